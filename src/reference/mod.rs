@@ -4,6 +4,7 @@
 //! conformance harness: callers pass the clock (`now`, Unix seconds) and the [`Settings`].
 
 pub mod cookies;
+mod pyint;
 pub mod pyjson;
 pub mod settings;
 pub mod signing;

@@ -1,6 +1,21 @@
 //! `django/core/signing.py` and `django/utils/crypto.py::salted_hmac` (Django 5.2.19).
+//!
+//! Where Django reads settings (`key=None` means `SECRET_KEY`, `fallback_keys=None` means
+//! `SECRET_KEY_FALLBACKS`), callers pass the values; [`Signer::from_settings`] does it for them.
+//! Empty `salt` and `algorithm` fall back to Django's defaults exactly as Django's `or` does.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use hmac::{EagerHash, Hmac, KeyInit, Mac};
 use serde_json::Value;
+use sha1::Sha1;
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::reference::Settings;
+use crate::reference::pyint;
+use crate::reference::pyjson::{self, LoadsError};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SigningError {
@@ -13,14 +28,59 @@ pub enum SigningError {
     /// An algorithm name `hashlib` does not know (Django raises `ValueError`).
     #[error("unsupported hash algorithm {0:?}")]
     UnknownAlgorithm(String),
+    /// `ValueError` from `Signer(sep=…)`: a separator that is empty or only `A-z0-9-_=`.
+    #[error("Unsafe Signer separator: {0:?} (cannot be empty or consist of only A-z0-9-_=)")]
+    UnsafeSeparator(String),
+    /// Another exception Django lets escape from a validly signed but malformed value (a
+    /// timestamp that is not base62, bad base64, zlib or JSON): Python's class name and message.
+    #[error("{class}: {message}")]
+    Malformed {
+        class: &'static str,
+        message: String,
+    },
+    /// Django returns a value that a [`Value`] cannot hold (see [`pyjson`]): a limit of this
+    /// implementation, not a Django exception.
+    #[error("not representable in the reference implementation: {0}")]
+    Unrepresentable(String),
 }
 
 impl SigningError {
-    /// Django's exception class name, as the contract reports it.
+    /// Django's exception class name, as the contract reports it. `UnknownAlgorithm` is
+    /// `InvalidAlgorithm` (`django.utils.crypto`, a `ValueError`); `Unrepresentable` has no
+    /// Django counterpart and is named `Unrepresentable`.
     pub fn class_name(&self) -> &'static str {
-        todo!()
+        match self {
+            SigningError::BadSignature(_) => "BadSignature",
+            SigningError::SignatureExpired(_) => "SignatureExpired",
+            SigningError::UnknownAlgorithm(_) => "InvalidAlgorithm",
+            SigningError::UnsafeSeparator(_) => "ValueError",
+            SigningError::Malformed { class, .. } => class,
+            SigningError::Unrepresentable(_) => "Unrepresentable",
+        }
+    }
+
+    /// Whether Django's `except BadSignature` catches it (`SignatureExpired` included). Only
+    /// these become `{"error": …}` in the contract or let `get_signed_cookie` return its default;
+    /// every other error is a 500.
+    pub fn is_bad_signature(&self) -> bool {
+        matches!(
+            self,
+            SigningError::BadSignature(_) | SigningError::SignatureExpired(_)
+        )
+    }
+
+    fn malformed(class: &'static str, message: impl Into<String>) -> SigningError {
+        SigningError::Malformed {
+            class,
+            message: message.into(),
+        }
     }
 }
+
+/// The `hashlib` names supported: `sha1`, `sha224`, `sha256`, `sha384`, `sha512`. Other names
+/// `hashlib` has (`md5`, `sha3_*`, `blake2*`) are [`SigningError::UnknownAlgorithm`] here, although
+/// Django would accept them.
+pub const ALGORITHMS: [&str; 5] = ["sha1", "sha224", "sha256", "sha384", "sha512"];
 
 /// `salted_hmac(key_salt, value, secret, algorithm=…)`: the raw digest.
 pub fn salted_hmac(
@@ -29,19 +89,120 @@ pub fn salted_hmac(
     secret: &str,
     algorithm: &str,
 ) -> Result<Vec<u8>, SigningError> {
-    let _ = (key_salt, value, secret, algorithm);
-    todo!()
+    // Django derives the HMAC key as H(key_salt + secret), always.
+    let key_material = [key_salt.as_bytes(), secret.as_bytes()].concat();
+    let message = value.as_bytes();
+    match algorithm {
+        "sha1" => Ok(derived_hmac::<Sha1>(&key_material, message)),
+        "sha224" => Ok(derived_hmac::<Sha224>(&key_material, message)),
+        "sha256" => Ok(derived_hmac::<Sha256>(&key_material, message)),
+        "sha384" => Ok(derived_hmac::<Sha384>(&key_material, message)),
+        "sha512" => Ok(derived_hmac::<Sha512>(&key_material, message)),
+        _ => Err(SigningError::UnknownAlgorithm(algorithm.to_owned())),
+    }
 }
+
+fn derived_hmac<D>(key_material: &[u8], message: &[u8]) -> Vec<u8>
+where
+    D: Digest + EagerHash,
+    Hmac<D>: KeyInit + Mac,
+{
+    let key = D::digest(key_material);
+    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(&key).expect("HMAC accepts any key length");
+    Mac::update(&mut mac, message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// `base64_hmac`: the salted HMAC as unpadded URL-safe base64.
+fn base64_hmac(
+    salt: &str,
+    value: &str,
+    key: &str,
+    algorithm: &str,
+) -> Result<String, SigningError> {
+    Ok(URL_SAFE_NO_PAD.encode(salted_hmac(salt, value, key, algorithm)?))
+}
+
+/// `constant_time_compare` (`secrets.compare_digest` of the UTF-8 bytes).
+fn constant_time_compare(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+const BASE62_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 pub fn b62_encode(n: i64) -> String {
-    let _ = n;
-    todo!()
+    pyint::int_to_radix(n, BASE62_ALPHABET)
 }
 
+/// `b62_decode`. Panics where Django raises (an empty string, a character outside the
+/// alphabet) or where the result leaves `i64`; [`try_b62_decode`] reports those instead.
 pub fn b62_decode(s: &str) -> i64 {
-    let _ = s;
-    todo!()
+    try_b62_decode(s).unwrap_or_else(|err| panic!("b62_decode({s:?}): {err}"))
 }
+
+/// `b62_decode` with Django's exceptions as errors (`IndexError` for `""`, `ValueError` for a
+/// character outside the alphabet) and [`SigningError::Unrepresentable`] beyond `i64`.
+pub fn try_b62_decode(s: &str) -> Result<i64, SigningError> {
+    let (negative, digits) = b62_digits(s)?;
+    let magnitude = digits
+        .iter()
+        .try_fold(0i128, |acc, &d| {
+            acc.checked_mul(62)?.checked_add(i128::from(d))
+        })
+        .ok_or_else(|| SigningError::Unrepresentable(format!("b62 {s:?} exceeds i64")))?;
+    let signed = if negative { -magnitude } else { magnitude };
+    i64::try_from(signed)
+        .map_err(|_| SigningError::Unrepresentable(format!("b62 {s:?} exceeds i64")))
+}
+
+/// The sign and digit values of a base62 string, as Django's `b62_decode` reads it: one
+/// optional leading `-`, then alphabet characters (none at all is 0).
+fn b62_digits(s: &str) -> Result<(bool, Vec<u8>), SigningError> {
+    if s.is_empty() {
+        return Err(SigningError::malformed(
+            "IndexError",
+            "string index out of range",
+        ));
+    }
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let digits = body
+        .bytes()
+        .map(|b| {
+            BASE62_ALPHABET
+                .iter()
+                .position(|&a| a == b)
+                .map(|p| p as u8)
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| SigningError::malformed("ValueError", "substring not found"))?;
+    Ok((negative, digits))
+}
+
+/// `float(b62_decode(s))`, as `time.time() - timestamp` converts it. Exact up to i128; beyond
+/// that (22+ digits) accumulated in floating point, which can differ from Python in the last bit.
+fn b62_decode_as_float(s: &str) -> Result<f64, SigningError> {
+    let (negative, digits) = b62_digits(s)?;
+    let exact = digits.iter().try_fold(0i128, |acc, &d| {
+        acc.checked_mul(62)?.checked_add(i128::from(d))
+    });
+    let magnitude = match exact {
+        Some(n) => n as f64,
+        None => digits.iter().fold(0.0, |acc, &d| acc * 62.0 + f64::from(d)),
+    };
+    if magnitude.is_infinite() {
+        return Err(SigningError::malformed(
+            "OverflowError",
+            "int too large to convert to float",
+        ));
+    }
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+const SIGNER_SALT: &str = "django.core.signing.Signer";
+const TIMESTAMP_SIGNER_SALT: &str = "django.core.signing.TimestampSigner";
 
 /// `signing.Signer(key=…, sep=…, salt=…, algorithm=…, fallback_keys=…)`.
 #[derive(Debug, Clone)]
@@ -55,20 +216,105 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// A signer with Django's defaults for everything but the key.
+    /// A signer with Django's defaults for everything but the key (and no fallback keys: use
+    /// [`Signer::from_settings`] for Django's `fallback_keys=None`).
     pub fn new(key: &str) -> Signer {
-        let _ = key;
-        todo!()
+        Signer {
+            key: key.to_owned(),
+            fallback_keys: Vec::new(),
+            sep: ":".to_owned(),
+            salt: None,
+            algorithm: "sha256".to_owned(),
+        }
+    }
+
+    /// `Signer()` with no arguments: `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
+    pub fn from_settings(settings: &Settings) -> Signer {
+        Signer {
+            fallback_keys: settings.secret_key_fallbacks.clone(),
+            ..Signer::new(&settings.secret_key)
+        }
     }
 
     pub fn sign(&self, value: &str) -> Result<String, SigningError> {
-        let _ = value;
-        todo!()
+        self.sign_as(value, SIGNER_SALT)
     }
 
     pub fn unsign(&self, signed: &str) -> Result<String, SigningError> {
-        let _ = signed;
-        todo!()
+        self.unsign_as(signed, SIGNER_SALT)
+    }
+
+    /// `Signer.signature(value, key=…)`: `None` (or an empty key, as Django's `or` does) means
+    /// the signer's own key.
+    pub fn signature(&self, value: &str, key: Option<&str>) -> Result<String, SigningError> {
+        self.signature_as(value, key, SIGNER_SALT)
+    }
+
+    /// The `sep` check Django makes in `Signer.__init__`. Its regex `^[A-z0-9-_=]*$` takes the
+    /// range `A-z`, so `[\]^_` and backtick count as unsafe too, and `$` also matches before one
+    /// trailing newline, so `"\n"` and `"a\n"` are unsafe as well.
+    fn checked_sep(&self) -> Result<&str, SigningError> {
+        let body = self.sep.strip_suffix('\n').unwrap_or(&self.sep);
+        let unsafe_sep = body
+            .chars()
+            .all(|c| matches!(c, 'A'..='z' | '0'..='9' | '-' | '='));
+        if unsafe_sep {
+            Err(SigningError::UnsafeSeparator(self.sep.clone()))
+        } else {
+            Ok(&self.sep)
+        }
+    }
+
+    /// `self.salt = salt or default`: an empty salt is the class default too.
+    fn salt_or<'a>(&'a self, default_salt: &'a str) -> &'a str {
+        match self.salt.as_deref() {
+            Some(salt) if !salt.is_empty() => salt,
+            _ => default_salt,
+        }
+    }
+
+    fn algorithm(&self) -> &str {
+        if self.algorithm.is_empty() {
+            "sha256"
+        } else {
+            &self.algorithm
+        }
+    }
+
+    fn signature_as(
+        &self,
+        value: &str,
+        key: Option<&str>,
+        default_salt: &str,
+    ) -> Result<String, SigningError> {
+        let key = key.filter(|k| !k.is_empty()).unwrap_or(&self.key);
+        let salt = format!("{}signer", self.salt_or(default_salt));
+        base64_hmac(&salt, value, key, self.algorithm())
+    }
+
+    fn sign_as(&self, value: &str, default_salt: &str) -> Result<String, SigningError> {
+        let sep = self.checked_sep()?;
+        let signature = self.signature_as(value, None, default_salt)?;
+        Ok(format!("{value}{sep}{signature}"))
+    }
+
+    fn unsign_as(&self, signed: &str, default_salt: &str) -> Result<String, SigningError> {
+        let sep = self.checked_sep()?;
+        let Some((value, sig)) = signed.rsplit_once(sep) else {
+            return Err(SigningError::BadSignature(format!(
+                "No \"{sep}\" found in value"
+            )));
+        };
+        let keys =
+            std::iter::once(self.key.as_str()).chain(self.fallback_keys.iter().map(String::as_str));
+        for key in keys {
+            if constant_time_compare(sig, &self.signature_as(value, Some(key), default_salt)?) {
+                return Ok(value.to_owned());
+            }
+        }
+        Err(SigningError::BadSignature(format!(
+            "Signature \"{sig}\" does not match"
+        )))
     }
 }
 
@@ -80,19 +326,62 @@ pub struct TimestampSigner {
 
 impl TimestampSigner {
     pub fn new(signer: Signer) -> TimestampSigner {
-        let _ = signer;
-        todo!()
+        TimestampSigner { signer }
     }
 
+    /// `TimestampSigner.sign(value)` with `time.time()` = `now`: `value:b62(int(now)):sig`.
     pub fn sign(&self, value: &str, now: f64) -> Result<String, SigningError> {
-        let _ = (value, now);
-        todo!()
+        let sep = self.signer.checked_sep()?;
+        let timestamp = timestamp(now)?;
+        self.signer
+            .sign_as(&format!("{value}{sep}{timestamp}"), TIMESTAMP_SIGNER_SALT)
     }
 
-    /// `max_age` in seconds (`timedelta` callers pass `total_seconds()`).
-    pub fn unsign(&self, signed: &str, max_age: Option<f64>, now: f64) -> Result<String, SigningError> {
-        let _ = (signed, max_age, now);
-        todo!()
+    /// `max_age` in seconds (`timedelta` callers pass `total_seconds()`). Expired means
+    /// `now - timestamp > max_age`, so an age equal to `max_age` is still valid.
+    pub fn unsign(
+        &self,
+        signed: &str,
+        max_age: Option<f64>,
+        now: f64,
+    ) -> Result<String, SigningError> {
+        let result = self.signer.unsign_as(signed, TIMESTAMP_SIGNER_SALT)?;
+        let sep = self.signer.checked_sep()?;
+        let Some((value, timestamp)) = result.rsplit_once(sep) else {
+            // `value, timestamp = result.rsplit(sep, 1)` on a value signed without a timestamp.
+            return Err(SigningError::malformed(
+                "ValueError",
+                "not enough values to unpack (expected 2, got 1)",
+            ));
+        };
+        let timestamp = b62_decode_as_float(timestamp)?;
+        if let Some(max_age) = max_age {
+            let age = now - timestamp;
+            if age > max_age {
+                return Err(SigningError::SignatureExpired(format!(
+                    "Signature age {} > {} seconds",
+                    pyjson::float_repr(age),
+                    number_text(max_age)
+                )));
+            }
+        }
+        Ok(value.to_owned())
+    }
+}
+
+/// `b62_encode(int(time.time()))`: truncation toward zero, any magnitude.
+fn timestamp(now: f64) -> Result<String, SigningError> {
+    pyint::trunc_to_radix(now, BASE62_ALPHABET)
+        .ok_or_else(|| SigningError::malformed("ValueError", "cannot convert float to integer"))
+}
+
+/// A number in a message as Python prints it, assuming integral values were ints (the usual
+/// `max_age=10`; a `timedelta` would print `10.0`).
+fn number_text(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e16 {
+        format!("{}", value as i64)
+    } else {
+        pyjson::float_repr(value)
     }
 }
 
@@ -104,8 +393,166 @@ pub fn dumps(
     compress: bool,
     now: f64,
 ) -> Result<String, SigningError> {
-    let _ = (obj, key, salt, compress, now);
-    todo!()
+    let signer = TimestampSigner::new(Signer {
+        salt: Some(salt.to_owned()),
+        ..Signer::new(key)
+    });
+    signer.sign(&encode_object(obj, compress), now)
+}
+
+/// The payload `sign_object` signs: base64 of the compact JSON, or `.` + base64 of its zlib
+/// compression when that is at least two bytes shorter.
+fn encode_object(obj: &Value, compress: bool) -> String {
+    // ensure_ascii output, so the latin-1 encoding Django applies is the identity.
+    let data = pyjson::dumps_compact(obj).into_bytes();
+    if compress {
+        let compressed = zlib_compress(&data);
+        if compressed.len() + 1 < data.len() {
+            return format!(".{}", URL_SAFE_NO_PAD.encode(compressed));
+        }
+    }
+    URL_SAFE_NO_PAD.encode(data)
+}
+
+/// `zlib.compress(data)`: level 6, 15-bit window, memLevel 8, one `Z_FINISH` call, through the
+/// system zlib CPython also links (other deflate implementations emit different bytes).
+fn zlib_compress(data: &[u8]) -> Vec<u8> {
+    let mut compressor = Compress::new(Compression::new(6), true);
+    let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+    loop {
+        let consumed = compressor.total_in() as usize;
+        let status = compressor
+            .compress_vec(&data[consumed..], &mut out, FlushCompress::Finish)
+            .expect("deflate on memory cannot fail");
+        if status == Status::StreamEnd {
+            return out;
+        }
+        out.reserve(out.capacity().max(64));
+    }
+}
+
+/// `zlib.decompress(data)`: a complete zlib stream; bytes after its end are ignored.
+fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, SigningError> {
+    let mut decompressor = Decompress::new(true);
+    let mut out = Vec::with_capacity(data.len() * 4 + 64);
+    loop {
+        let consumed = decompressor.total_in() as usize;
+        let before = (consumed, decompressor.total_out());
+        let status = decompressor
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::None)
+            .map_err(|err| {
+                SigningError::malformed(
+                    "zlib.error",
+                    format!("Error -3 while decompressing data: {err}"),
+                )
+            })?;
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+        let progressed = before != (decompressor.total_in() as usize, decompressor.total_out());
+        if !progressed && out.len() < out.capacity() {
+            return Err(SigningError::malformed(
+                "zlib.error",
+                "Error -5 while decompressing data: incomplete or truncated stream",
+            ));
+        }
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity());
+        }
+    }
+}
+
+/// `base64.urlsafe_b64decode(s + padding)` as Django's `b64_decode` calls it: CPython's lenient
+/// `binascii.a2b_base64`, which skips characters outside the alphabet (both the URL-safe and
+/// the standard `+/` count), stops at complete padding, and fails on a dangling quad.
+fn b64_decode(input: &[u8]) -> Result<Vec<u8>, SigningError> {
+    let padding = (4 - input.len() % 4) % 4;
+    let padded = input
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(b'=', padding));
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let (mut quad_pos, mut pads, mut left) = (0u8, 0u8, 0u8);
+    for byte in padded {
+        if byte == b'=' {
+            // Padding only counts after two data characters of a quad; enough of it ends input.
+            if quad_pos >= 2 {
+                pads += 1;
+                if quad_pos + pads >= 4 {
+                    return Ok(out);
+                }
+            }
+            continue;
+        }
+        let Some(sextet) = b64_sextet(byte) else {
+            continue;
+        };
+        pads = 0;
+        // The same state machine as binascii.c, so leftover bits are dropped the same way.
+        match quad_pos {
+            0 => left = sextet,
+            1 => {
+                out.push((left << 2) | (sextet >> 4));
+                left = sextet & 0x0F;
+            }
+            2 => {
+                out.push((left << 4) | (sextet >> 2));
+                left = sextet & 0x03;
+            }
+            _ => {
+                out.push((left << 6) | sextet);
+                left = 0;
+            }
+        }
+        quad_pos = (quad_pos + 1) % 4;
+    }
+    match quad_pos {
+        0 => Ok(out),
+        1 => Err(SigningError::malformed(
+            "binascii.Error",
+            format!(
+                "Invalid base64-encoded string: number of data characters ({}) cannot be 1 more than a multiple of 4",
+                out.len() / 3 * 4 + 1
+            ),
+        )),
+        _ => Err(SigningError::malformed(
+            "binascii.Error",
+            "Incorrect padding",
+        )),
+    }
+}
+
+fn b64_sextet(byte: u8) -> Option<u8> {
+    let value = match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// `unsign_object`'s decoding of an unsigned payload: `.` means zlib, then base64, then
+/// `json.loads` of the latin-1 text.
+fn decode_object(payload: &str) -> Result<Value, SigningError> {
+    let bytes = payload.as_bytes();
+    let (compressed, encoded) = match bytes.strip_prefix(b".") {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
+    };
+    let mut data = b64_decode(encoded)?;
+    if compressed {
+        data = zlib_decompress(&data)?;
+    }
+    let text: String = data.iter().map(|&b| char::from(b)).collect();
+    pyjson::loads(&text).map_err(|err| match err {
+        LoadsError::Invalid { message, position } => {
+            SigningError::malformed("JSONDecodeError", format!("{message}: char {position}"))
+        }
+        LoadsError::Unrepresentable(what) => SigningError::Unrepresentable(what.to_owned()),
+    })
 }
 
 /// `signing.loads(s, key, salt, max_age, fallback_keys)`.
@@ -117,13 +564,702 @@ pub fn loads(
     max_age: Option<f64>,
     now: f64,
 ) -> Result<Value, SigningError> {
-    let _ = (signed, key, fallback_keys, salt, max_age, now);
-    todo!()
+    let signer = TimestampSigner::new(Signer {
+        fallback_keys: fallback_keys.to_vec(),
+        salt: Some(salt.to_owned()),
+        ..Signer::new(key)
+    });
+    decode_object(&signer.unsign(signed, max_age, now)?)
 }
 
 /// `signing.get_cookie_signer(salt)`: key `"django.http.cookies" + SECRET_KEY`, the fallback keys
 /// likewise prefixed, and the given salt as it is.
 pub fn get_cookie_signer(settings: &crate::reference::Settings, salt: &str) -> TimestampSigner {
-    let _ = (settings, salt);
-    todo!()
+    let cookie_key = |key: &str| format!("django.http.cookies{key}");
+    TimestampSigner::new(Signer {
+        fallback_keys: settings
+            .secret_key_fallbacks
+            .iter()
+            .map(|k| cookie_key(k))
+            .collect(),
+        salt: Some(salt.to_owned()),
+        ..Signer::new(&cookie_key(&settings.secret_key))
+    })
+}
+
+/// `_cookie_signer_salt`: `django.http.cookies.v2:{len(salt)}:{salt}{cookie_name}`, the length
+/// in characters. The prefix keeps (name, salt) pairs from colliding.
+pub fn cookie_signer_salt(cookie_name: &str, salt: &str) -> String {
+    format!(
+        "django.http.cookies.v2:{}:{salt}{cookie_name}",
+        salt.chars().count()
+    )
+}
+
+/// `_cookie_signer_legacy_salt`: the pre-5.2.15 `cookie_name + salt`.
+pub fn cookie_signer_legacy_salt(cookie_name: &str, salt: &str) -> String {
+    format!("{cookie_name}{salt}")
+}
+
+/// `_unsign_cookie`: the v2 salt, then, when `SIGNED_COOKIE_LEGACY_SALT_FALLBACK` is on and the
+/// failure was a `BadSignature` other than expiry, the legacy salt (whose error then wins).
+pub fn unsign_cookie(
+    settings: &Settings,
+    signed: &str,
+    cookie_name: &str,
+    salt: &str,
+    max_age: Option<f64>,
+    now: f64,
+) -> Result<String, SigningError> {
+    let v2 = get_cookie_signer(settings, &cookie_signer_salt(cookie_name, salt));
+    match v2.unsign(signed, max_age, now) {
+        Err(SigningError::BadSignature(_)) if settings.signed_cookie_legacy_salt_fallback => {
+            get_cookie_signer(settings, &cookie_signer_legacy_salt(cookie_name, salt))
+                .unsign(signed, max_age, now)
+        }
+        result => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Vectors from Django 5.2.19 on CPython 3.11.7 with `time.time` frozen (unittest.mock).
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const SECRET: &str = "test-secret-key-for-catalog";
+    const T: f64 = 1_700_000_000.0;
+
+    fn signer(key: &str) -> Signer {
+        Signer::new(key)
+    }
+
+    fn timestamp_signer(key: &str) -> TimestampSigner {
+        TimestampSigner::new(Signer::new(key))
+    }
+
+    /// `Signer(key=SECRET, salt="django.core.signing.TimestampSigner").sign(value)`: a value
+    /// validly signed for a `TimestampSigner` whatever its timestamp part looks like.
+    fn sign_for_timestamp_signer(value: &str) -> String {
+        Signer {
+            salt: Some(TIMESTAMP_SIGNER_SALT.into()),
+            ..signer(SECRET)
+        }
+        .sign(value)
+        .unwrap()
+    }
+
+    /// A payload validly signed for `signing.loads` (default salt) at `T`.
+    fn signed_payload(payload: &str) -> String {
+        Signer {
+            salt: Some("django.core.signing".into()),
+            ..signer(SECRET)
+        }
+        .sign(&format!("{payload}:1r31eq"))
+        .unwrap()
+    }
+
+    #[test]
+    fn salted_hmac_every_algorithm() {
+        // salted_hmac("ks", "v", secret=SECRET, algorithm=alg).hexdigest()
+        let cases = [
+            ("sha1", "4adf34d0637eec229e97a95f70511914fc9296e3"),
+            (
+                "sha224",
+                "747189b3aec47434454ea5516ddaeef1befc1f699032a5b1a032e6bc",
+            ),
+            (
+                "sha256",
+                "1ab8f2d38d8d92c178087f848ea347f526cc258ce3ed65e8a1b998b1b2610431",
+            ),
+            (
+                "sha384",
+                "64611891b8222028a8f90cb8354370495a9ace0bb7c63a8b214f4f8a77de00633d0697e74a8cedfe3cf1c62baad2149f",
+            ),
+            (
+                "sha512",
+                "99f6556eb8d8ea4dbcb91f88d25ea134d6dff835b78a7c05681f00d997dc0154fe3d368607e66ca752edbb4a9955f39d48f84f12c2a00703f73f92fc4aca6fa7",
+            ),
+        ];
+        for (algorithm, expected) in cases {
+            let digest = salted_hmac("ks", "v", SECRET, algorithm).unwrap();
+            assert_eq!(hex(&digest), expected, "{algorithm}");
+        }
+        // salted_hmac("django.contrib.sessions", "value").hexdigest() (sha1, SECRET_KEY)
+        assert_eq!(
+            hex(&salted_hmac("django.contrib.sessions", "value", SECRET, "sha1").unwrap()),
+            "b72576b74ed5af46205d00ff7b102e95401897a9"
+        );
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn unknown_algorithms_are_invalid_algorithm() {
+        for name in ["whatever", "", "SHA256", "md5"] {
+            let err = salted_hmac("a", "b", "c", name).unwrap_err();
+            assert_eq!(err, SigningError::UnknownAlgorithm(name.into()));
+            assert_eq!(err.class_name(), "InvalidAlgorithm");
+            assert!(!err.is_bad_signature());
+        }
+    }
+
+    #[test]
+    fn b62_vectors() {
+        let cases = [
+            (0, "0"),
+            (1, "1"),
+            (61, "z"),
+            (62, "10"),
+            (-62, "-10"),
+            (1_700_000_000, "1r31eq"),
+            (i64::MAX, "AzL8n0Y58m7"),
+            (i64::MIN, "-AzL8n0Y58m8"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(b62_encode(n), text);
+            assert_eq!(b62_decode(text), n);
+        }
+        // Django's b62_decode accepts a lone "-" as 0 and leading zeros.
+        assert_eq!(b62_decode("-"), 0);
+        assert_eq!(b62_decode("007"), 7);
+    }
+
+    #[test]
+    fn b62_decode_errors_are_django_exceptions() {
+        let class = |s: &str| try_b62_decode(s).unwrap_err().class_name();
+        assert_eq!(class(""), "IndexError");
+        assert_eq!(class("!"), "ValueError");
+        assert_eq!(class("--1"), "ValueError");
+        assert_eq!(class(&"z".repeat(12)), "Unrepresentable");
+    }
+
+    #[test]
+    #[should_panic(expected = "b62_decode")]
+    fn b62_decode_panics_where_django_raises() {
+        b62_decode("not base62!");
+    }
+
+    #[test]
+    fn signer_vectors() {
+        assert_eq!(
+            signer(SECRET).sign("hello").unwrap(),
+            "hello:ZmU0fXP_Dr2jllPy7kzhsYhOGVqiOFFW3tt0kaBAE_g"
+        );
+        let salted = Signer {
+            salt: Some("salt".into()),
+            ..signer("k")
+        };
+        assert_eq!(
+            salted.sign("value").unwrap(),
+            "value:Tc5SRN2CIAyTnWgieVMSfvIwslq1c1wkjorcaGRgdEI"
+        );
+        assert_eq!(
+            signer(SECRET).sign("héllo € 😀").unwrap(),
+            "héllo € 😀:WuGpAAt1lyp1kbufneo1KM1Htm65Suca5Q8eBGCEzVY"
+        );
+    }
+
+    #[test]
+    fn empty_salt_and_algorithm_mean_the_defaults() {
+        let default = signer(SECRET).sign("hello").unwrap();
+        let empty = Signer {
+            salt: Some(String::new()),
+            algorithm: String::new(),
+            ..signer(SECRET)
+        };
+        assert_eq!(empty.sign("hello").unwrap(), default);
+    }
+
+    #[test]
+    fn signer_algorithms() {
+        let cases = [
+            ("sha1", "hello:jsNYDwCppqR-Uh2DLTpadnKPoxA"),
+            ("sha224", "hello:mXtXzYpQKauVp8rmqr-rDtiODg6cIG2wS4-Gpw"),
+            (
+                "sha384",
+                "hello:9QnaaCVLBnX61lQnEC2TzlYSz88brh2ku4XTS94Mg36WQcjlST41Xa2mKlMT13ej",
+            ),
+            (
+                "sha512",
+                "hello:mwAN1miYS8O10TtXlrl_GfMl22u1ho66aKVFODS8TjE472nHT9za6lTIzSaq2cteTKqBUKbp5B8izVML5yHl-A",
+            ),
+        ];
+        for (algorithm, expected) in cases {
+            let s = Signer {
+                algorithm: algorithm.into(),
+                ..signer(SECRET)
+            };
+            assert_eq!(s.sign("hello").unwrap(), expected);
+            assert_eq!(s.unsign(expected).unwrap(), "hello");
+        }
+    }
+
+    #[test]
+    fn safe_separators_sign_like_django() {
+        let signature = "b8bSz84-21akEdGh3IQqS2rVWrg65oJH4Pmwdp-kWJA";
+        for sep in ["/", "::", "é", "a:", "\n:", ".", "!"] {
+            let s = Signer {
+                sep: sep.into(),
+                ..signer(SECRET)
+            };
+            let signed = s.sign("v").unwrap();
+            assert_eq!(signed, format!("v{sep}{signature}"));
+            assert_eq!(s.unsign(&signed).unwrap(), "v");
+        }
+    }
+
+    #[test]
+    fn unsafe_separators_are_value_errors() {
+        // Each raises ValueError in Signer.__init__ (the regex's A-z range and `$` before "\n").
+        for sep in [
+            "", "a", "-", "=", "_", "[", "\\", "^", "`", "z", "9", "\n", "a\n", "abc", "A-z",
+        ] {
+            let s = Signer {
+                sep: sep.into(),
+                ..signer(SECRET)
+            };
+            let err = s.sign("v").unwrap_err();
+            assert_eq!(err, SigningError::UnsafeSeparator(sep.into()));
+            assert_eq!(err.class_name(), "ValueError");
+            assert!(matches!(
+                s.unsign("v:x"),
+                Err(SigningError::UnsafeSeparator(_))
+            ));
+            assert!(matches!(
+                TimestampSigner::new(s).sign("v", T),
+                Err(SigningError::UnsafeSeparator(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn unsign_failures_carry_django_messages() {
+        assert_eq!(
+            signer(SECRET).unsign("hello").unwrap_err(),
+            SigningError::BadSignature("No \":\" found in value".into())
+        );
+        let slash = Signer {
+            sep: "/".into(),
+            ..signer(SECRET)
+        };
+        assert_eq!(
+            slash.unsign("hello:x").unwrap_err(),
+            SigningError::BadSignature("No \"/\" found in value".into())
+        );
+        assert_eq!(
+            timestamp_signer(SECRET)
+                .unsign("hello:1r31eq:bad", None, T)
+                .unwrap_err(),
+            SigningError::BadSignature("Signature \"bad\" does not match".into())
+        );
+        let err = signer("new")
+            .unsign(&signer("old").sign("v").unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SigningError::BadSignature(
+                "Signature \"HGvBMRY14Ikf5V0I1VH6H95oz3brD37xm2wJve5aJbU\" does not match".into()
+            )
+        );
+        assert_eq!(err.class_name(), "BadSignature");
+        assert!(err.is_bad_signature());
+    }
+
+    #[test]
+    fn fallback_keys_verify_but_never_sign() {
+        let rotated = Signer {
+            fallback_keys: vec!["old".into()],
+            ..signer("new")
+        };
+        let old_signed = signer("old").sign("v").unwrap();
+        assert_eq!(rotated.unsign(&old_signed).unwrap(), "v");
+        assert_eq!(rotated.sign("v").unwrap(), signer("new").sign("v").unwrap());
+        // An empty fallback key means the signer's own key (`key or self.key`).
+        let empty_fallback = Signer {
+            fallback_keys: vec![String::new()],
+            ..signer("new")
+        };
+        assert!(empty_fallback.unsign(&old_signed).is_err());
+        assert_eq!(
+            empty_fallback.signature("v", Some("")).unwrap(),
+            signer("new").signature("v", None).unwrap()
+        );
+    }
+
+    #[test]
+    fn from_settings_uses_secret_key_and_fallbacks() {
+        let settings = Settings {
+            secret_key: "new".into(),
+            secret_key_fallbacks: vec!["old".into()],
+            ..Settings::default()
+        };
+        let s = Signer::from_settings(&settings);
+        assert_eq!(s.unsign(&signer("old").sign("v").unwrap()).unwrap(), "v");
+        assert_eq!(s.sign("v").unwrap(), signer("new").sign("v").unwrap());
+    }
+
+    #[test]
+    fn timestamp_signer_vectors() {
+        assert_eq!(
+            timestamp_signer(SECRET).sign("hello", T).unwrap(),
+            "hello:1r31eq:Ek7QDpZVPKJETllOKwNQcfQl1X7VqwXtWUZkCkNwlZc"
+        );
+        let salted = TimestampSigner::new(Signer {
+            salt: Some("s".into()),
+            ..signer(SECRET)
+        });
+        assert_eq!(
+            salted.sign("hello", T).unwrap(),
+            "hello:1r31eq:YtpMhXvwNWYplU3rXwCyk1MkftlKczEw_gyWGvw8HM8"
+        );
+    }
+
+    #[test]
+    fn timestamps_truncate_toward_zero_at_any_size() {
+        let ts = timestamp_signer(SECRET);
+        assert_eq!(
+            ts.sign("x", T + 0.9).unwrap(),
+            "x:1r31eq:36tZOmB5rmfETnqngme55K1DfVpDU0H-A-DV6Gf8ACA"
+        );
+        assert_eq!(
+            ts.sign("x", -1.5).unwrap(),
+            "x:-1:GGORigxIrrFKGQAW3sHe4Bcl962UtJO51R0MpeYKRv4"
+        );
+        assert_eq!(
+            ts.sign("x", 1e20).unwrap(),
+            "x:1v973mBjywOu:RxQKL6LbeYmzei_GdYZpp30R-iql5VTXuO8Btyb4nhg"
+        );
+    }
+
+    #[test]
+    fn max_age_expires_only_when_strictly_older() {
+        let ts = timestamp_signer(SECRET);
+        let signed = ts.sign("hello", T).unwrap();
+        assert_eq!(ts.unsign(&signed, Some(10.0), T + 10.0).unwrap(), "hello");
+        assert_eq!(
+            ts.unsign(&signed, Some(10.0), T + 10.5).unwrap_err(),
+            SigningError::SignatureExpired("Signature age 10.5 > 10 seconds".into())
+        );
+        let expired = ts.unsign(&signed, Some(-1.0), T).unwrap_err();
+        assert_eq!(expired.class_name(), "SignatureExpired");
+        assert!(expired.is_bad_signature());
+        // No max_age: any age is fine.
+        assert_eq!(ts.unsign(&signed, None, 1e10).unwrap(), "hello");
+    }
+
+    #[test]
+    fn malformed_timestamps_escape_as_python_errors() {
+        let ts = timestamp_signer(SECRET);
+        let class = |value: &str, max_age| {
+            ts.unsign(&sign_for_timestamp_signer(value), max_age, T)
+                .unwrap_err()
+                .class_name()
+        };
+        // Django: ValueError (no timestamp), ValueError (not base62), IndexError (empty).
+        assert_eq!(class("hello", None), "ValueError");
+        assert_eq!(class("hello:!!", None), "ValueError");
+        assert_eq!(class("hello:", None), "IndexError");
+        // "-" decodes to 0: 1700000000 seconds old.
+        assert_eq!(class("hello:-", Some(5.0)), "SignatureExpired");
+        // Huge timestamps are Python ints: far future is fine, far past has expired.
+        let future = sign_for_timestamp_signer(&format!("hello:{}", "z".repeat(30)));
+        assert_eq!(ts.unsign(&future, Some(5.0), T).unwrap(), "hello");
+        assert_eq!(
+            class(&format!("hello:-{}", "z".repeat(30)), Some(5.0)),
+            "SignatureExpired"
+        );
+    }
+
+    #[test]
+    fn dumps_vectors() {
+        let cases = [
+            (
+                json!("hello"),
+                false,
+                "ImhlbGxvIg:1r31eq:cTruiEBY_cFCV1LlNUq5VL9i_ItdBm0tawTAoxWpNmg",
+            ),
+            (
+                json!({"a": 1}),
+                true,
+                "eyJhIjoxfQ:1r31eq:uyhb5h39Ev74g0eSQCKsOp6fege25Ox72s_I6TtnvvE",
+            ),
+            (
+                json!({"a": "x".repeat(100)}),
+                true,
+                ".eJyrVkpUslKqoANQqgUAPCcw_A:1r31eq:zZCxUFCjf87u6DOPPr3lG3e_ffId5MWy61eYZKpqTFg",
+            ),
+            (
+                json!((1..20).collect::<Vec<i32>>()),
+                true,
+                ".eJwFwcERACAIwLCF-rCiILN47r-GyZVJsNgkxaFxoDgxcOHGxMKD_T7vhAml:1r31eq:sdpkMIatxsKRvPDq-bAd1EanykUOp_kzTXXtuHj_aD0",
+            ),
+            (
+                json!({"é": ["€", 1.5, null, true, 1e16]}),
+                false,
+                "eyJcdTAwZTkiOlsiXHUyMGFjIiwxLjUsbnVsbCx0cnVlLDFlKzE2XX0:1r31eq:MaL2XXAsFXjSPUz04sc8f6whGdHeQKMdSKvSUjFrVY4",
+            ),
+        ];
+        for (obj, compress, expected) in cases {
+            assert_eq!(
+                dumps(&obj, SECRET, "django.core.signing", compress, T).unwrap(),
+                expected
+            );
+            assert_eq!(
+                loads(expected, SECRET, &[], "django.core.signing", None, T).unwrap(),
+                obj
+            );
+        }
+    }
+
+    #[test]
+    fn dumps_key_and_salt() {
+        // dumps("hello", salt="") uses TimestampSigner's default salt.
+        assert_eq!(
+            dumps(&json!("hello"), SECRET, "", false, T).unwrap(),
+            "ImhlbGxvIg:1r31eq:yQTstvcfIWkxLXsIH2J-UrSPZ19oRQWCsY1uqr9xcpU"
+        );
+        assert_eq!(
+            dumps(&json!("hello"), "other", "my.salt", false, T).unwrap(),
+            "ImhlbGxvIg:1r31eq:H6M-0x8DjG6LwseKA_yfzZ4jVCQn-S_lGiX9h-o5XyE"
+        );
+        assert_eq!(
+            dumps(&json!({"a": "x".repeat(100)}), "k", "s", true, T).unwrap(),
+            ".eJyrVkpUslKqoANQqgUAPCcw_A:1r31eq:XrifWA2ePGtMnS6SSKeUymvkKDieQmzDGvG-LGBdq4U"
+        );
+    }
+
+    #[test]
+    fn loads_with_max_age_and_fallbacks() {
+        let signed = dumps(
+            &json!({"a": "x".repeat(100)}),
+            SECRET,
+            "django.core.signing",
+            true,
+            T,
+        )
+        .unwrap();
+        let err = loads(
+            &signed,
+            SECRET,
+            &[],
+            "django.core.signing",
+            Some(5.0),
+            T + 6.0,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            SigningError::SignatureExpired("Signature age 6.0 > 5 seconds".into())
+        );
+        // old-dumps: signing.dumps({"k": "v"}, key="old") at T
+        let old = "eyJrIjoidiJ9:1r31eq:pycYLfXzNtspB7awp9AfDPr7fEUUBFBQIpo4Qe7Vq5g";
+        assert_eq!(
+            loads(old, "new", &["old".into()], "django.core.signing", None, T).unwrap(),
+            json!({"k": "v"})
+        );
+        assert!(
+            loads(old, "new", &[], "django.core.signing", None, T)
+                .unwrap_err()
+                .is_bad_signature()
+        );
+    }
+
+    #[test]
+    fn loads_decodes_payloads_like_python() {
+        // signing.loads of a validly signed "<payload>:1r31eq", re-dumped with json.dumps.
+        let cases = [
+            ("e30", "{}"),
+            ("bnVsbA", "null"),
+            ("LTA", "0"),
+            ("IsOpIg", r#""\u00c3\u00a9""#), // b'"\xc3\xa9"' read as latin-1
+            ("eyJhIjoxLCJhIjoyfQ", r#"{"a": 2}"#),
+            ("e30=garbage", "{}"), // decoding stops at complete padding
+            (".eJxTqlACAAF7AL1qdW5r", r#""x""#), // bytes after the zlib stream are ignored
+        ];
+        for (payload, expected) in cases {
+            let value = loads(
+                &signed_payload(payload),
+                SECRET,
+                &[],
+                "django.core.signing",
+                None,
+                T,
+            );
+            assert_eq!(pyjson::dumps(&value.unwrap()), expected, "{payload}");
+        }
+    }
+
+    #[test]
+    fn loads_errors_are_python_exceptions() {
+        let cases = [
+            ("!!!", "JSONDecodeError"),
+            (".e30", "zlib.error"),
+            (".eJyrVkpUslKqoANQqgUAPCcw", "zlib.error"),
+            ("Imhl!bGxvIg", "binascii.Error"),
+            ("a", "binascii.Error"),
+            ("TmFO", "Unrepresentable"),        // NaN
+            ("WzFlNDAwXQ", "Unrepresentable"),  // [1e400] is [inf] to Python
+            ("Ilx1ZDgwMCI", "Unrepresentable"), // "\ud800"
+        ];
+        for (payload, class) in cases {
+            let err = loads(
+                &signed_payload(payload),
+                SECRET,
+                &[],
+                "django.core.signing",
+                None,
+                T,
+            )
+            .unwrap_err();
+            assert_eq!(err.class_name(), class, "{payload}: {err}");
+            assert!(!err.is_bad_signature());
+        }
+    }
+
+    #[test]
+    fn b64_decode_matches_binascii_leniency() {
+        // django.core.signing.b64_decode(s) in CPython 3.11.7
+        let ok: [(&[u8], &[u8]); 9] = [
+            (b"ImhlbGxvIg", b"\"hello\""),
+            (b"Imhl+bGxv/g", b"\"he\xf9\xb1\xb1\xbf\xf8"),
+            (b"ab", b"i"),
+            (b"abc", b"i\xb7"),
+            (b"ab==cd", b"i"),
+            (b"abc=defg", b"i\xb7"),
+            (b"", b""),
+            (b"abcd=", b"i\xb7\x1d"),
+            (b"abcd===", b"i\xb7\x1d"),
+        ];
+        for (input, expected) in ok {
+            assert_eq!(
+                b64_decode(input).unwrap(),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let errors: [(&[u8], &str); 7] = [
+            (b"Imhl!bGxvIg", "Incorrect padding"),
+            (
+                b"a",
+                "number of data characters (1) cannot be 1 more than a multiple of 4",
+            ),
+            (
+                b"abcde",
+                "number of data characters (5) cannot be 1 more than a multiple of 4",
+            ),
+            (b"ab=c", "Incorrect padding"),
+            (b"a=bc", "Incorrect padding"),
+            (b"=abc", "Incorrect padding"),
+            ("ab\u{e9}".as_bytes(), "Incorrect padding"),
+        ];
+        for (input, message) in errors {
+            let err = b64_decode(input).unwrap_err();
+            assert!(err.to_string().contains(message), "{err}");
+        }
+    }
+
+    #[test]
+    fn compression_is_used_only_when_two_bytes_shorter() {
+        // len(json) vs len(zlib.compress(json)) in CPython: "abab…" (6×) 14 vs 13 -> plain;
+        // "x"×12: 14 vs 12 -> compressed; {"a":1} 7 vs 15 -> plain.
+        assert_eq!(
+            encode_object(&json!("ab".repeat(6)), true),
+            URL_SAFE_NO_PAD.encode(format!("\"{}\"", "ab".repeat(6)))
+        );
+        assert!(encode_object(&json!("x".repeat(12)), true).starts_with('.'));
+        assert!(!encode_object(&json!({"a": 1}), true).starts_with('.'));
+        assert_eq!(zlib_compress(b"\"xxxxxxxxxxxx\"").len(), 12);
+        assert_eq!(
+            zlib_compress(b"x"),
+            [0x78, 0x9c, 0xab, 0x00, 0x00, 0x00, 0x79, 0x00, 0x79]
+        );
+    }
+
+    #[test]
+    fn cookie_signer_matches_set_signed_cookie() {
+        let settings = Settings::default();
+        // signing.get_cookie_signer(salt="s").sign("v") at T
+        assert_eq!(
+            get_cookie_signer(&settings, "s").sign("v", T).unwrap(),
+            "v:1r31eq:ASi4tASMRLGxUuXHrBh6iDyxQeY0fm1B1XnpUMJ8LRQ"
+        );
+        // With an empty salt the signer falls back to TimestampSigner's default salt.
+        assert_eq!(
+            get_cookie_signer(&settings, "").sign("v", T).unwrap(),
+            "v:1r31eq:iIiiiaaVylshLx7qZoC-1OVt7QWPAVglpW3iuWp4FXo"
+        );
+        assert_eq!(cookie_signer_salt("c", ""), "django.http.cookies.v2:0:c");
+        assert_eq!(
+            cookie_signer_salt("c", "s1"),
+            "django.http.cookies.v2:2:s1c"
+        );
+        assert_eq!(
+            cookie_signer_salt("c", "é€"),
+            "django.http.cookies.v2:2:é€c"
+        );
+        assert_eq!(cookie_signer_legacy_salt("a", "bc"), "abc");
+    }
+
+    #[test]
+    fn cookie_signer_prefixes_fallback_keys() {
+        let old = Settings {
+            secret_key: "old".into(),
+            ..Settings::default()
+        };
+        let rotated = Settings {
+            secret_key: "new".into(),
+            secret_key_fallbacks: vec!["old".into()],
+            ..Settings::default()
+        };
+        let signed = get_cookie_signer(&old, "s").sign("v", T).unwrap();
+        assert_eq!(
+            get_cookie_signer(&rotated, "s")
+                .unsign(&signed, None, T)
+                .unwrap(),
+            "v"
+        );
+        // The prefix is part of the key: a plain signer with the same key does not verify it.
+        let plain = TimestampSigner::new(Signer {
+            salt: Some("s".into()),
+            ..signer("old")
+        });
+        assert!(plain.unsign(&signed, None, T).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn b62_round_trips(n in any::<i64>()) {
+            prop_assert_eq!(b62_decode(&b62_encode(n)), n);
+        }
+
+        #[test]
+        fn sign_unsign_round_trip(value in any::<String>(), sep in "[:./!~;,]{1,3}", key in ".{0,20}") {
+            let s = Signer { sep, ..signer(&key) };
+            let signed = s.sign(&value).unwrap();
+            prop_assert_eq!(s.unsign(&signed).unwrap(), value.clone());
+            let other = Signer { key: format!("{key}x"), ..s.clone() };
+            prop_assert!(other.unsign(&signed).unwrap_err().is_bad_signature());
+        }
+
+        #[test]
+        fn timestamp_sign_unsign_round_trip(value in any::<String>(), now in 0.0..4e9f64, age in 0.0..1e6f64) {
+            let ts = timestamp_signer(SECRET);
+            let signed = ts.sign(&value, now).unwrap();
+            let elapsed = (now + age) - now.trunc();
+            prop_assert_eq!(ts.unsign(&signed, Some(elapsed), now + age).unwrap(), value.clone());
+            let expired = ts.unsign(&signed, Some(elapsed - 1.0), now + age).unwrap_err();
+            prop_assert_eq!(expired.class_name(), "SignatureExpired");
+        }
+
+        #[test]
+        fn loads_inverts_dumps(value in crate::reference::pyjson::tests::json_value(), compress in any::<bool>()) {
+            let signed = dumps(&value, SECRET, "salt", compress, T).unwrap();
+            prop_assert_eq!(loads(&signed, SECRET, &[], "salt", None, T).unwrap(), value);
+        }
+    }
 }
