@@ -1,0 +1,121 @@
+"""Reading the contract's JSON request bodies and their typed arguments.
+
+Every helper raises ContractError with a message naming what is wrong, so the
+views stay a list of Django calls.
+"""
+import datetime
+import json
+
+from .errors import ContractError
+
+MISSING = object()  # an absent argument: let Django use its own default
+
+
+def json_body(request, allowed):
+    """The request body as a JSON object; empty counts as {}. Only `allowed` keys."""
+    if not request.body:
+        return {}
+    try:
+        # Strict JSON (RFC 8259): UTF-8 only, no NaN/Infinity.
+        body = json.loads(request.body.decode("utf-8"), parse_constant=_not_json)
+    except ValueError:  # also UnicodeDecodeError
+        raise ContractError("the body is not JSON")
+    if not isinstance(body, dict):
+        raise ContractError("the body is not a JSON object")
+    check_keys(body, allowed, "body")
+    return body
+
+
+def _not_json(constant):
+    raise ValueError(f"{constant} is not JSON")
+
+
+def check_keys(obj, allowed, where):
+    unknown = [key for key in obj if key not in allowed]
+    if unknown:
+        raise ContractError(f"{where}: unknown argument {unknown[0]!r}")
+
+
+def read_ops(request, readers):
+    """A body {"ops": [...]}: each op read by readers[op["op"]] into the call to make.
+
+    A reader checks its op's arguments and returns a function making the Django
+    call; every op is read before any call is made, so a contract error is
+    never hidden behind a 500 raised by an earlier op.
+    """
+    items = json_body(request, allowed=("ops",)).get("ops", MISSING)
+    if items is MISSING:
+        raise ContractError("missing argument 'ops'")
+    if not isinstance(items, list) or not all(isinstance(op, dict) for op in items):
+        raise ContractError("'ops' must be a list of objects")
+    calls = []
+    for index, op in enumerate(items):
+        name = op.get("op")
+        if not isinstance(name, str):
+            raise ContractError(f"ops[{index}]: missing or non-string 'op'")
+        if name not in readers:
+            raise ContractError(f"ops[{index}]: unknown op {name!r}")
+        try:
+            calls.append(readers[name](op))
+        except ContractError as error:
+            raise ContractError(f"ops[{index}]: {error}")
+    return calls
+
+
+# Argument readers: arg(obj, name, kind, required=...) returns the value or MISSING.
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return _is_int(value) or isinstance(value, float)
+
+
+KINDS = {
+    "string": lambda v: isinstance(v, str),
+    "string or null": lambda v: v is None or isinstance(v, str),
+    "string or integer": lambda v: isinstance(v, str) or _is_int(v),
+    "boolean": lambda v: isinstance(v, bool),
+    "list of strings": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
+    "any JSON": lambda v: True,
+}
+
+
+def arg(obj, name, kind, required=False):
+    value = obj.get(name, MISSING)
+    if value is MISSING:
+        if required:
+            raise ContractError(f"missing argument {name!r}")
+        return MISSING
+    if not KINDS[kind](value):
+        raise ContractError(f"argument {name!r} must be a {kind}")
+    return value
+
+
+def duration(obj, name):
+    """A duration: a number passed as it is, or {"timedelta": seconds}."""
+    value = obj.get(name, MISSING)
+    if value is MISSING or _is_number(value):
+        return value
+    if isinstance(value, dict) and list(value) == ["timedelta"] and _is_number(value["timedelta"]):
+        return datetime.timedelta(seconds=value["timedelta"])
+    raise ContractError(f"argument {name!r} must be a number or {{\"timedelta\": number}}")
+
+
+def expires(obj, name):
+    """A cookie `expires`: a string as it is, or {"datetime": ISO 8601}."""
+    value = obj.get(name, MISSING)
+    if value is MISSING or isinstance(value, str):
+        return value
+    if isinstance(value, dict) and list(value) == ["datetime"] and isinstance(value["datetime"], str):
+        try:
+            return datetime.datetime.fromisoformat(value["datetime"])
+        except ValueError:
+            raise ContractError(f"argument {name!r}: not an ISO 8601 datetime")
+    raise ContractError(f"argument {name!r} must be a string or {{\"datetime\": string}}")
+
+
+def kwargs(**values):
+    """Keyword arguments without the absent ones (so Django's defaults apply)."""
+    return {name: value for name, value in values.items() if value is not MISSING}
