@@ -77,10 +77,13 @@ impl SigningError {
     }
 }
 
-/// The `hashlib` names supported: `sha1`, `sha224`, `sha256`, `sha384`, `sha512`. Other names
-/// `hashlib` has (`md5`, `sha3_*`, `blake2*`) are [`SigningError::UnknownAlgorithm`] here, although
-/// Django would accept them.
-pub const ALGORITHMS: [&str; 5] = ["sha1", "sha224", "sha256", "sha384", "sha512"];
+/// The `hashlib` constructors `salted_hmac` accepts by name (`getattr(hashlib, algorithm)`):
+/// every fixed-size hash `hashlib` guarantees. `blake2b`/`blake2s` are their default 64 and
+/// 32-byte digests.
+pub const ALGORITHMS: [&str; 12] = [
+    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384",
+    "sha3_512", "blake2b", "blake2s",
+];
 
 /// `salted_hmac(key_salt, value, secret, algorithm=…)`: the raw digest.
 pub fn salted_hmac(
@@ -93,11 +96,24 @@ pub fn salted_hmac(
     let key_material = [key_salt.as_bytes(), secret.as_bytes()].concat();
     let message = value.as_bytes();
     match algorithm {
+        "md5" => Ok(derived_hmac::<md5::Md5>(&key_material, message)),
         "sha1" => Ok(derived_hmac::<Sha1>(&key_material, message)),
         "sha224" => Ok(derived_hmac::<Sha224>(&key_material, message)),
         "sha256" => Ok(derived_hmac::<Sha256>(&key_material, message)),
         "sha384" => Ok(derived_hmac::<Sha384>(&key_material, message)),
         "sha512" => Ok(derived_hmac::<Sha512>(&key_material, message)),
+        "sha3_224" => Ok(derived_hmac::<sha3::Sha3_224>(&key_material, message)),
+        "sha3_256" => Ok(derived_hmac::<sha3::Sha3_256>(&key_material, message)),
+        "sha3_384" => Ok(derived_hmac::<sha3::Sha3_384>(&key_material, message)),
+        "sha3_512" => Ok(derived_hmac::<sha3::Sha3_512>(&key_material, message)),
+        "blake2b" => Ok(derived_simple_hmac::<blake2::Blake2b512>(
+            &key_material,
+            message,
+        )),
+        "blake2s" => Ok(derived_simple_hmac::<blake2::Blake2s256>(
+            &key_material,
+            message,
+        )),
         _ => Err(SigningError::UnknownAlgorithm(algorithm.to_owned())),
     }
 }
@@ -109,6 +125,18 @@ where
 {
     let key = D::digest(key_material);
     let mut mac = <Hmac<D> as KeyInit>::new_from_slice(&key).expect("HMAC accepts any key length");
+    Mac::update(&mut mac, message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// As [`derived_hmac`], for hashes with a lazy block buffer (BLAKE2), which `Hmac` does not take.
+fn derived_simple_hmac<D>(key_material: &[u8], message: &[u8]) -> Vec<u8>
+where
+    D: Digest + hmac::digest::block_api::BlockSizeUser + Clone,
+{
+    let key = D::digest(key_material);
+    let mut mac = <hmac::SimpleHmac<D> as KeyInit>::new_from_slice(&key)
+        .expect("HMAC accepts any key length");
     Mac::update(&mut mac, message);
     mac.finalize().into_bytes().to_vec()
 }
@@ -698,8 +726,47 @@ mod tests {
     }
 
     #[test]
+    fn every_hashlib_algorithm_matches_django() {
+        // `salted_hmac("salt", "value", secret="secret", algorithm=…).hexdigest()` in Django 5.2.19.
+        let cases = [
+            ("md5", "94d99eb4c58dd561afb508fa651ad83d"),
+            (
+                "sha3_224",
+                "441890d8bbfc0a77a1743c933ac5277bf5562692caf2f4ab0f4e92d1",
+            ),
+            (
+                "sha3_256",
+                "d128fc8172c05e37a2ab178e742fc40fb62c53fb3053622a415c786281888620",
+            ),
+            (
+                "sha3_384",
+                "b33e7af697cd2ed048e599893c8269c23a21c11a4e4a6cd6e7c392e9a72faf8b69244e169d27f8ff5d7f57735df624e8",
+            ),
+            (
+                "sha3_512",
+                "0a07af39729402553cc24b0c1b30c3c016e89ea1b1127d58b8958dc82aa34d0ffeaa02cd4ad6341b65b7f1518e43ad66da080ed46beeab2d4a6ea7462eb54919",
+            ),
+            (
+                "blake2b",
+                "73e544c3cb6e49cf6e04bd6559377877c1244024203b0835513fc608addc021a715e92564c7c39f6be99f9536b353822b982411265a45026fce5860a7a125ddd",
+            ),
+            (
+                "blake2s",
+                "02311f75965f0ca32a8024783c7b6564ca1978099de4b3c0ccb14f2c1696c952",
+            ),
+        ];
+        for (algorithm, expected) in cases {
+            assert_eq!(
+                hex(&salted_hmac("salt", "value", "secret", algorithm).unwrap()),
+                expected,
+                "{algorithm}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_algorithms_are_invalid_algorithm() {
-        for name in ["whatever", "", "SHA256", "md5"] {
+        for name in ["whatever", "", "SHA256", "shake_128"] {
             let err = salted_hmac("a", "b", "c", name).unwrap_err();
             assert_eq!(err, SigningError::UnknownAlgorithm(name.into()));
             assert_eq!(err.class_name(), "InvalidAlgorithm");
