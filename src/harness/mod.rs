@@ -1,1 +1,18 @@
-//! The conformance harness.
+//! The conformance harness: scenarios, targets, normalisation, snapshots, diffs, reports and the
+//! `djc` command line. It treats every target alike and writes only Django's output into
+//! snapshots.
+
+pub mod cli;
+pub mod diff;
+pub mod jar;
+pub mod ledger;
+pub mod normalize;
+pub mod observe;
+pub mod path;
+pub mod profile;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod snapshot;
+pub mod suite;
+pub mod target;

@@ -1,0 +1,523 @@
+//! The `djc` command line. Exit codes: 0 nothing unexplained diverged, 1 a divergence, drift,
+//! stale ledger entry or scenario error, 2 bad input or usage, 130 interrupted.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::ledger::Ledger;
+use super::profile::{DEFAULT_PROFILE, Profiles};
+use super::report;
+use super::runner::{Runner, Targets};
+use super::scenario::{self, Scenario};
+use super::snapshot::{SnapshotStore, Written};
+use super::suite::{self, Mode, Recorded, Suite};
+use super::target::{DjangoLocal, DjangoUrl, RustTarget, Target};
+
+const STATE_DIR: &str = ".djc";
+const LAST_RUN: &str = ".djc/last-run.json";
+
+#[derive(Parser)]
+#[command(
+    name = "djc",
+    version,
+    about = "Run Django conformance scenarios against Django and the Rust reference app, and show every difference"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare the Rust app with Django (live, or with the snapshots when --offline).
+    Run(RunArgs),
+    /// Record Django's observations as snapshots (pending review unless --accept).
+    Record(RecordArgs),
+    /// Show the field-level differences of the last run, step by step.
+    Diff {
+        /// One scenario id (default: every scenario with differences).
+        scenario: Option<String>,
+        /// The report to read.
+        #[arg(long, default_value = LAST_RUN)]
+        report: PathBuf,
+    },
+    /// List the scenarios.
+    List(SelectArgs),
+    /// Write a new scenario file to start from: `djc new cookies/my_case`.
+    New {
+        /// `<topic>/<name>`
+        id: String,
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+    },
+    /// Serve one app for poking with curl.
+    Serve {
+        app: App,
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        #[arg(long, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        #[arg(long = "scenarios", default_value = "scenarios")]
+        scenarios: Vec<PathBuf>,
+        #[arg(long, default_value = "django_reference")]
+        django_dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum App {
+    Rust,
+    Django,
+}
+
+#[derive(Args, Clone)]
+struct SelectArgs {
+    /// A scenarios folder (repeatable).
+    #[arg(long = "scenarios", default_value = "scenarios")]
+    scenarios: Vec<PathBuf>,
+    /// Only these topics (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    topic: Vec<String>,
+}
+
+#[derive(Args, Clone)]
+struct CommonArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
+    /// Write the JSON report here too.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    #[arg(long, default_value = "snapshots")]
+    snapshots: PathBuf,
+    /// The Django project to run locally.
+    #[arg(long, default_value = "django_reference")]
+    django_dir: PathBuf,
+    /// Use a Django that is already running instead of starting one.
+    #[arg(long)]
+    django_url: Option<url::Url>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Compare against the snapshots; no Python needed.
+    #[arg(long, conflicts_with = "django_url")]
+    offline: bool,
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Write over the accepted snapshots instead of leaving `.snap.new` files for review.
+    #[arg(long)]
+    accept: bool,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        .max(2)
+}
+
+/// A failure that decides the exit code.
+enum Exit {
+    BadInput(String),
+    Failed(String),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Record(args) = &cli.command {
+        prepare_insta(args.accept);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let code = runtime.block_on(async move {
+        match dispatch(cli).await {
+            Ok(code) => code,
+            Err(Exit::BadInput(message)) => {
+                eprintln!("djc: {message}");
+                ExitCode::from(2)
+            }
+            Err(Exit::Failed(message)) => {
+                eprintln!("djc: {message}");
+                ExitCode::from(1)
+            }
+        }
+    });
+    // Stop stray reader tasks of child processes without waiting for their pipes.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+fn prepare_insta(accept: bool) {
+    let mode = if accept {
+        Some("always")
+    } else if std::env::var_os("INSTA_UPDATE").is_none() {
+        Some("new")
+    } else {
+        None
+    };
+    // SAFETY: called before the runtime and any other thread exist.
+    unsafe {
+        if let Some(mode) = mode {
+            std::env::set_var("INSTA_UPDATE", mode);
+        }
+        if std::env::var_os("INSTA_WORKSPACE_ROOT").is_none()
+            && let Ok(cwd) = std::env::current_dir()
+        {
+            std::env::set_var("INSTA_WORKSPACE_ROOT", cwd);
+        }
+    }
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // insta reports a changed snapshot by panicking after writing it; its own output says enough.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if !message.contains("snapshot assertion") {
+            default_hook(info);
+        }
+    }));
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode, Exit> {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Record(args) => record(args).await,
+        Command::Diff { scenario, report } => diff(scenario.as_deref(), &report),
+        Command::List(select) => list(&select),
+        Command::New { id, scenarios } => new_scenario(&id, &scenarios),
+        Command::Serve {
+            app,
+            port,
+            profile,
+            scenarios,
+            django_dir,
+        } => serve(app, port, &profile, &scenarios, django_dir).await,
+    }
+}
+
+fn load(select: &SelectArgs) -> Result<(Vec<Scenario>, Profiles, Ledger), Exit> {
+    let scenarios = scenario::load_all(&select.scenarios, &select.topic).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Exit::BadInput(format!(
+            "{} malformed scenario file(s):\n{}",
+            errors.len(),
+            lines.join("\n")
+        ))
+    })?;
+    if scenarios.is_empty() {
+        return Err(Exit::BadInput(format!(
+            "no scenarios selected in {:?} (topics {:?})",
+            select.scenarios, select.topic
+        )));
+    }
+    let profiles = Profiles::load(&select.scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
+    for scenario in &scenarios {
+        if profiles.get(&scenario.profile).is_none() {
+            return Err(Exit::BadInput(format!(
+                "{}: unknown profile {:?} (declare it in profiles.toml)",
+                scenario.file.display(),
+                scenario.profile
+            )));
+        }
+    }
+    let ledger = Ledger::load(&select.scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
+    Ok((scenarios, profiles, ledger))
+}
+
+fn django_target(common: &CommonArgs) -> Arc<dyn Target> {
+    match &common.django_url {
+        Some(url) => Arc::new(DjangoUrl::new(url.clone())),
+        None => Arc::new(DjangoLocal::new(
+            common.django_dir.clone(),
+            Path::new(STATE_DIR).join("logs"),
+        )),
+    }
+}
+
+/// Runs `work` until it ends or Ctrl-C, then stops every target either way.
+async fn with_targets<T>(targets: &Targets, work: impl Future<Output = T>) -> Result<T, Exit> {
+    let result = tokio::select! {
+        result = work => Some(result),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    targets.shutdown().await;
+    result.ok_or_else(|| {
+        Exit::Failed("interrupted: every app djc started has been stopped".to_owned())
+    })
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode, Exit> {
+    let common = args.common;
+    let (scenarios, profiles, ledger) = load(&common.select)?;
+    let mode = if args.offline {
+        Mode::Offline
+    } else {
+        Mode::Live
+    };
+    let targets = Targets {
+        django: (mode == Mode::Live).then(|| django_target(&common)),
+        rust: Some(Arc::new(RustTarget::default()) as Arc<dyn Target>),
+    };
+    let suite = Arc::new(Suite {
+        runner: Runner::new(profiles),
+        targets: targets.clone(),
+        ledger,
+        snapshots: SnapshotStore::new(common.snapshots.clone()),
+        mode,
+        jobs: common.jobs,
+    });
+    let bar = progress_bar(scenarios.len());
+    let ticker = bar.clone();
+    let result = with_targets(
+        &targets,
+        suite::run(suite, scenarios, move |outcome| {
+            ticker.set_message(outcome.id.clone());
+            ticker.inc(1);
+        }),
+    )
+    .await?;
+    bar.finish_and_clear();
+    if let Some(django) = &targets.django {
+        println!("compared {} with rust (in process)", django.describe());
+    }
+    let json = report::json_report(&result);
+    let text = serde_json::to_string_pretty(&json).expect("a report serialises");
+    for path in [Some(PathBuf::from(LAST_RUN)), common.report.clone()]
+        .into_iter()
+        .flatten()
+    {
+        write_file(&path, &text)?;
+    }
+    if let Some(path) = &common.junit {
+        write_file(path, &report::junit_report(&result).map_err(Exit::Failed)?)?;
+    }
+    print!("{}", report::summary_text(&result));
+    Ok(if result.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn progress_bar(len: usize) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .expect("a valid template"),
+    );
+    bar
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Exit> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Exit::Failed(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::write(path, text)
+        .map_err(|e| Exit::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
+async fn record(args: RecordArgs) -> Result<ExitCode, Exit> {
+    let common = args.common;
+    let (scenarios, profiles, _ledger) = load(&common.select)?;
+    let targets = Targets {
+        django: Some(django_target(&common)),
+        rust: None,
+    };
+    let runner = Arc::new(Runner::new(profiles));
+    let snapshots = Arc::new(SnapshotStore::new(common.snapshots.clone()));
+    let permits = Arc::new(tokio::sync::Semaphore::new(common.jobs.max(1)));
+    let work = async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for scenario in scenarios {
+            let (runner, targets, snapshots, permits) = (
+                runner.clone(),
+                targets.clone(),
+                snapshots.clone(),
+                permits.clone(),
+            );
+            tasks.spawn(async move {
+                let _permit = permits.acquire().await.expect("never closed");
+                let recorded =
+                    suite::record_one(&runner, &targets, &snapshots, &scenario, args.accept).await;
+                (scenario.id, recorded)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            results
+                .push(joined.map_err(|e| Exit::Failed(format!("a recording task failed: {e}")))?);
+        }
+        results.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok::<_, Exit>(results)
+    };
+    let results = with_targets(&targets, work).await??;
+    let (mut pending, mut failed) = (0, 0);
+    for (id, recorded) in &results {
+        match recorded {
+            Recorded::Written(Written::Unchanged) => println!("{id}: unchanged"),
+            Recorded::Written(Written::Accepted) => println!("{id}: written"),
+            Recorded::Written(Written::Pending(path)) => {
+                pending += 1;
+                println!("{id}: new or changed, pending review at {}", path.display());
+            }
+            Recorded::Unstable(fields) => {
+                failed += 1;
+                println!(
+                    "{id}: NOT recorded, Django is not stable across two runs:\n  {}",
+                    fields.join("\n\n").replace('\n', "\n  ")
+                );
+            }
+            Recorded::Error(error) => {
+                failed += 1;
+                println!("{id}: NOT recorded: {}", error.replace('\n', "\n  "));
+            }
+        }
+    }
+    if pending > 0 {
+        println!(
+            "\n{pending} snapshot(s) pending: review them with `cargo insta review` (or record with --accept)"
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn diff(scenario: Option<&str>, report_path: &Path) -> Result<ExitCode, Exit> {
+    let text = std::fs::read_to_string(report_path).map_err(|e| {
+        Exit::BadInput(format!(
+            "cannot read {}: {e} (run `djc run` first)",
+            report_path.display()
+        ))
+    })?;
+    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Exit::BadInput(format!(
+            "{} is not a djc report: {e}",
+            report_path.display()
+        ))
+    })?;
+    print!(
+        "{}",
+        report::diff_text(&report, scenario).map_err(Exit::BadInput)?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(select: &SelectArgs) -> Result<ExitCode, Exit> {
+    let (scenarios, _, _) = load(select)?;
+    for scenario in scenarios {
+        let tags = if scenario.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", scenario.tags.join(", "))
+        };
+        println!("{}{tags}  {}", scenario.id, scenario.description);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new_scenario(id: &str, root: &Path) -> Result<ExitCode, Exit> {
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let parts: Vec<&str> = id.split('/').collect();
+    if parts.len() != 2 || !parts.iter().all(|p| valid(p)) || parts[1].starts_with('_') {
+        return Err(Exit::BadInput(format!(
+            "{id:?} is not <topic>/<name> (letters, digits, `_`, `-`)"
+        )));
+    }
+    let path = root.join(format!("{id}.toml"));
+    if path.exists() {
+        return Err(Exit::BadInput(format!("{} already exists", path.display())));
+    }
+    let template = format!(
+        "description = \"TODO: the Django behaviour this checks\"\ntags = []\n\n\
+         # Each [[step]] is one request; see django_reference/CONTRACT.md for the endpoints.\n\
+         [[step]]\nname = \"set a cookie\"\nmethod = \"POST\"\npath = \"/{topic}/set\"\n\
+         json = {{ ops = [{{ op = \"set_cookie\", key = \"example\", value = \"1\" }}] }}\n\n\
+         [[step]]\nname = \"read it back\"\npath = \"/{topic}/read\"\n",
+        topic = parts[0]
+    );
+    write_file(&path, &template)?;
+    println!(
+        "wrote {}: edit it, then `djc record --topic {}` and review the snapshot",
+        path.display(),
+        parts[0]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(
+    app: App,
+    port: u16,
+    profile_name: &str,
+    scenarios: &[PathBuf],
+    django_dir: PathBuf,
+) -> Result<ExitCode, Exit> {
+    let profiles = Profiles::load(scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
+    let profile = profiles
+        .get(profile_name)
+        .ok_or_else(|| Exit::BadInput(format!("unknown profile {profile_name:?}")))?
+        .clone();
+    match app {
+        App::Rust => {
+            let settings = crate::reference::Settings::with_overrides(&serde_json::Value::Object(
+                profile.settings.clone(),
+            ))
+            .map_err(|e| Exit::BadInput(e.to_string()))?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| Exit::Failed(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+            println!(
+                "rust app (profile {profile_name}) on http://127.0.0.1:{port}/ — Ctrl-C stops it"
+            );
+            tokio::select! {
+                served = crate::app::serve(listener, settings) => served.map_err(|e| Exit::Failed(e.to_string()))?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        App::Django => {
+            let target = DjangoLocal::new(django_dir, Path::new(STATE_DIR).join("logs"));
+            let instance = target
+                .instance(&profile)
+                .await
+                .map_err(|e| Exit::Failed(e.to_string()))?;
+            println!(
+                "django {} (profile {profile_name}) on {} — Ctrl-C stops it",
+                instance.django_version, instance.base_url
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            target.shutdown().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,187 @@
+//! The known-divergence ledger (`<scenarios>/known-divergences.toml`): differences between Django
+//! and the Rust app that are known, each with a class and a reason. An entry that no longer
+//! matches anything fails the run, so the ledger cannot rot.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::diff::Difference;
+use super::path::FieldGlob;
+use super::scenario::{LEDGER_FILE, Origin, ScenarioError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DivergenceClass {
+    /// The Rust app is wrong and should be fixed.
+    Bug,
+    /// The Rust app differs on purpose.
+    Intentional,
+    /// The Rust app does not implement this yet.
+    Unimplemented,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerFile {
+    #[serde(default, rename = "divergence")]
+    entries: Vec<Spanned<EntryFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryFile {
+    scenario: String,
+    step: Option<usize>,
+    field: String,
+    class: DivergenceClass,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// A scenario id; `*` matches within one path segment (`cookies/*`).
+    pub scenario: String,
+    scenario_pattern: Regex,
+    pub step: Option<usize>,
+    pub field: FieldGlob,
+    pub class: DivergenceClass,
+    pub reason: String,
+    pub origin: Origin,
+}
+
+impl Entry {
+    pub fn covers_scenario(&self, id: &str) -> bool {
+        self.scenario_pattern.is_match(id)
+    }
+
+    pub fn explains(&self, id: &str, difference: &Difference) -> bool {
+        self.covers_scenario(id)
+            && self.step.is_none_or(|s| s == difference.step)
+            && self.field.matches(&difference.path)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    pub entries: Vec<Entry>,
+}
+
+impl Ledger {
+    pub fn load(roots: &[PathBuf]) -> Result<Ledger, ScenarioError> {
+        let mut entries = Vec::new();
+        for root in roots {
+            let file = root.join(LEDGER_FILE);
+            if file.exists() {
+                entries.extend(load_file(&file)?);
+            }
+        }
+        Ok(Ledger { entries })
+    }
+
+    /// The first entry that explains `difference` in scenario `id`.
+    pub fn explain(&self, id: &str, difference: &Difference) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|entry| entry.explains(id, difference))
+    }
+}
+
+fn load_file(file: &Path) -> Result<Vec<Entry>, ScenarioError> {
+    let source = std::fs::read_to_string(file).map_err(|e| ScenarioError {
+        file: file.to_owned(),
+        line: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let line_of = |offset: usize| source[..offset].matches('\n').count() + 1;
+    let parsed: LedgerFile = toml::from_str(&source).map_err(|e| ScenarioError {
+        file: file.to_owned(),
+        line: e.span().map(|s| line_of(s.start)),
+        message: e.message().trim_end().to_owned(),
+    })?;
+    parsed
+        .entries
+        .into_iter()
+        .map(|spanned| {
+            let origin = Origin {
+                file: file.to_owned(),
+                line: line_of(spanned.span().start),
+            };
+            let entry = spanned.into_inner();
+            let fail = |message: String| ScenarioError {
+                file: file.to_owned(),
+                line: Some(origin.line),
+                message,
+            };
+            if entry.reason.trim().is_empty() {
+                return Err(fail("a ledger entry needs a reason".to_owned()));
+            }
+            let field = FieldGlob::parse(&entry.field).map_err(|e| fail(e.to_string()))?;
+            let pattern = format!(
+                "^{}$",
+                regex::escape(&entry.scenario).replace(r"\*", "[^/]*")
+            );
+            Ok(Entry {
+                scenario_pattern: Regex::new(&pattern).map_err(|e| fail(e.to_string()))?,
+                scenario: entry.scenario,
+                step: entry.step,
+                field,
+                class: entry.class,
+                reason: entry.reason,
+                origin,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::path::FieldPath;
+
+    fn ledger(text: &str) -> Result<Ledger, ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LEDGER_FILE), text).unwrap();
+        Ledger::load(&[dir.path().to_owned()])
+    }
+
+    fn difference(step: usize, path: &str) -> Difference {
+        let glob_path = FieldGlob::parse(path).unwrap();
+        let segments = path
+            .split('.')
+            .map(|k| crate::harness::path::Segment::Key(k.to_owned()))
+            .collect();
+        let path = FieldPath(segments);
+        assert!(glob_path.matches(&path));
+        Difference {
+            step,
+            path,
+            key_order: false,
+            expected: None,
+            actual: None,
+        }
+    }
+
+    #[test]
+    fn entries_match_scenario_step_and_field() {
+        let ledger = ledger("[[divergence]]\nscenario = \"cookies/*\"\nstep = 2\nfield = \"body.**\"\nclass = \"bug\"\nreason = \"r\"\n").unwrap();
+        assert_eq!(
+            ledger.explain("cookies/a", &difference(2, "body.x")),
+            Some(0)
+        );
+        assert_eq!(ledger.explain("cookies/a", &difference(1, "body.x")), None);
+        assert_eq!(ledger.explain("cookies/a", &difference(2, "status")), None);
+        assert_eq!(ledger.explain("sessions/a", &difference(2, "body.x")), None);
+        assert_eq!(ledger.entries[0].origin.line, 1);
+    }
+
+    #[test]
+    fn bad_entries_name_their_line() {
+        let err = ledger("[[divergence]]\nscenario = \"a/b\"\nfield = \"status\"\nclass = \"wrong\"\nreason = \"r\"\n").unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        let err = ledger("[[divergence]]\nscenario = \"a/b\"\nfield = \"status\"\nclass = \"bug\"\nreason = \"\"\n").unwrap_err();
+        assert!(err.message.contains("reason"));
+    }
+}

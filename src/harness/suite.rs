@@ -1,0 +1,570 @@
+//! A run over many scenarios: each scenario's Django record (live, or its snapshot offline) is
+//! compared with the Rust app's, differences are explained by the ledger or reported, and live
+//! Django is checked against its snapshot (drift). Scenarios run in parallel; a fault in one is
+//! that scenario's error, never the run's.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::diff::{Difference, diff_transcripts};
+use super::ledger::{DivergenceClass, Ledger};
+use super::normalize::suggest_pattern;
+use super::runner::{Runner, Targets};
+use super::scenario::Scenario;
+use super::snapshot::{SnapshotStore, Written};
+use super::target::TargetKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Django runs now, beside the Rust app.
+    Live,
+    /// Django's side comes from the snapshots; no Python needed.
+    Offline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Diverged,
+    Known,
+    Error,
+}
+
+/// A difference between Django and Rust, with the ledger entry that explains it, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct Divergence {
+    #[serde(flatten)]
+    pub difference: Difference,
+    pub known: Option<Known>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Known {
+    pub class: DivergenceClass,
+    pub reason: String,
+    pub entry: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub topic: String,
+    pub tags: Vec<String>,
+    pub status: Status,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub divergences: Vec<Divergence>,
+    /// Live Django against its snapshot; empty offline.
+    pub drift: Vec<Difference>,
+    /// Whether an accepted snapshot exists.
+    pub recorded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub django: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust: Option<Vec<Value>>,
+}
+
+/// A ledger entry that explained nothing in the scenarios it names.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaleEntry {
+    pub entry: String,
+    pub scenario: String,
+    pub why: String,
+}
+
+pub struct Suite {
+    pub runner: Runner,
+    pub targets: Targets,
+    pub ledger: Ledger,
+    pub snapshots: SnapshotStore,
+    pub mode: Mode,
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub django_version: String,
+    pub mode: Mode,
+    pub outcomes: Vec<Outcome>,
+    pub stale_ledger_entries: Vec<StaleEntry>,
+}
+
+impl RunResult {
+    pub fn count(&self, status: Status) -> usize {
+        self.outcomes.iter().filter(|o| o.status == status).count()
+    }
+
+    pub fn drifted(&self) -> usize {
+        self.outcomes.iter().filter(|o| !o.drift.is_empty()).count()
+    }
+
+    /// Nothing unexplained: no divergence, no error, no drift, no stale ledger entry.
+    pub fn clean(&self) -> bool {
+        self.count(Status::Diverged) == 0
+            && self.count(Status::Error) == 0
+            && self.drifted() == 0
+            && self.stale_ledger_entries.is_empty()
+    }
+}
+
+/// Runs `scenarios` in parallel, calling `progress` as each one finishes.
+pub async fn run(
+    suite: Arc<Suite>,
+    scenarios: Vec<Scenario>,
+    progress: impl Fn(&Outcome) + Send + Sync + 'static,
+) -> RunResult {
+    let progress = Arc::new(progress);
+    let permits = Arc::new(Semaphore::new(suite.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, scenario) in scenarios.iter().cloned().enumerate() {
+        let (suite, permits, progress) = (suite.clone(), permits.clone(), progress.clone());
+        tasks.spawn(async move {
+            let _permit = permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let (outcome, django_version) = run_one(&suite, &scenario).await;
+            progress(&outcome);
+            (index, (outcome, django_version))
+        });
+    }
+    let mut slots: Vec<Option<Outcome>> = vec![None; scenarios.len()];
+    let mut django_version = String::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, (outcome, version))) => {
+                if django_version.is_empty() {
+                    django_version = version;
+                }
+                slots[index] = Some(outcome);
+            }
+            Err(panic) => eprintln!("djc: a scenario task panicked: {panic}"),
+        }
+    }
+    let outcomes: Vec<Outcome> = slots.into_iter().flatten().collect();
+    let stale_ledger_entries = stale_entries(&suite.ledger, &scenarios, &outcomes);
+    RunResult {
+        django_version,
+        mode: suite.mode,
+        outcomes,
+        stale_ledger_entries,
+    }
+}
+
+static RUN_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A namespace no other run of this process or another shares.
+pub fn namespace(scenario: &Scenario, target: TargetKind) -> String {
+    let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}@{target}-{}-{n}", scenario.id, std::process::id())
+}
+
+async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, String) {
+    let mut outcome = Outcome {
+        id: scenario.id.clone(),
+        topic: scenario.topic.clone(),
+        tags: scenario.tags.clone(),
+        status: Status::Error,
+        file: scenario.file.display().to_string(),
+        error: None,
+        divergences: Vec::new(),
+        drift: Vec::new(),
+        recorded: false,
+        django: None,
+        rust: None,
+    };
+    let golden = match suite.snapshots.read(&scenario.id) {
+        Ok(golden) => golden,
+        Err(error) => {
+            outcome.error = Some(error);
+            return (outcome, String::new());
+        }
+    };
+    outcome.recorded = golden.is_some();
+    let (django, django_version) = match suite.mode {
+        Mode::Live => match suite
+            .runner
+            .run(
+                scenario,
+                TargetKind::Django,
+                &suite.targets,
+                &namespace(scenario, TargetKind::Django),
+            )
+            .await
+        {
+            Ok(transcript) => (transcript.steps, transcript.django_version),
+            Err(error) => {
+                outcome.error = Some(format!("on Django: {error}"));
+                return (outcome, String::new());
+            }
+        },
+        Mode::Offline => match golden.clone() {
+            Some(golden) if !scenario.steps.iter().any(|s| s.target.is_some()) => {
+                (golden.steps, golden.django_version)
+            }
+            Some(_) => {
+                outcome.error = Some(
+                    "this scenario pins steps to a target (handoff), which needs a live Django"
+                        .to_owned(),
+                );
+                return (outcome, String::new());
+            }
+            None => {
+                outcome.error = Some(format!(
+                    "no snapshot at {}: record it with `djc record`",
+                    suite.snapshots.path(&scenario.id).display()
+                ));
+                return (outcome, String::new());
+            }
+        },
+    };
+    if suite.mode == Mode::Live
+        && let Some(golden) = &golden
+    {
+        outcome.drift = diff_transcripts(&golden.steps, &django);
+    }
+    outcome.django = Some(django.clone());
+    let rust = match suite
+        .runner
+        .run(
+            scenario,
+            TargetKind::Rust,
+            &suite.targets,
+            &namespace(scenario, TargetKind::Rust),
+        )
+        .await
+    {
+        Ok(transcript) => transcript.steps,
+        Err(error) => {
+            outcome.error = Some(format!("on Rust: {error}"));
+            return (outcome, django_version);
+        }
+    };
+    outcome.divergences = diff_transcripts(&django, &rust)
+        .into_iter()
+        .map(|difference| {
+            let known = suite
+                .ledger
+                .explain(&scenario.id, &difference)
+                .map(|index| {
+                    let entry = &suite.ledger.entries[index];
+                    Known {
+                        class: entry.class,
+                        reason: entry.reason.clone(),
+                        entry: entry.origin.to_string(),
+                    }
+                });
+            Divergence { difference, known }
+        })
+        .collect();
+    outcome.rust = Some(rust);
+    outcome.status = if outcome.divergences.is_empty() {
+        Status::Passed
+    } else if outcome.divergences.iter().all(|d| d.known.is_some()) {
+        Status::Known
+    } else {
+        Status::Diverged
+    };
+    (outcome, django_version)
+}
+
+fn stale_entries(ledger: &Ledger, scenarios: &[Scenario], outcomes: &[Outcome]) -> Vec<StaleEntry> {
+    let selected_topics: Vec<&str> = scenarios.iter().map(|s| s.topic.as_str()).collect();
+    let mut stale = Vec::new();
+    for entry in &ledger.entries {
+        let entry_topic = entry.scenario.split('/').next().unwrap_or_default();
+        let named: Vec<&Outcome> = outcomes
+            .iter()
+            .filter(|o| entry.covers_scenario(&o.id))
+            .collect();
+        if named.is_empty() {
+            if selected_topics.contains(&entry_topic) || entry_topic.contains('*') {
+                stale.push(StaleEntry {
+                    entry: entry.origin.to_string(),
+                    scenario: entry.scenario.clone(),
+                    why: "it names no scenario that exists".into(),
+                });
+            }
+            continue;
+        }
+        // Scenarios that errored prove nothing either way.
+        let compared: Vec<&&Outcome> = named.iter().filter(|o| o.status != Status::Error).collect();
+        let used = compared.iter().any(|o| {
+            o.divergences.iter().any(|d| {
+                d.known
+                    .as_ref()
+                    .is_some_and(|k| k.entry == entry.origin.to_string())
+            })
+        });
+        if !compared.is_empty() && !used {
+            stale.push(StaleEntry {
+                entry: entry.origin.to_string(),
+                scenario: entry.scenario.clone(),
+                why: "the divergence it lists no longer occurs: remove the entry".into(),
+            });
+        }
+    }
+    stale
+}
+
+/// How recording one scenario went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    Written(Written),
+    /// Two Django runs disagreed on fields no redaction covers.
+    Unstable(Vec<String>),
+    Error(String),
+}
+
+/// Runs Django twice and writes the record when both runs agree.
+pub async fn record_one(
+    runner: &Runner,
+    targets: &Targets,
+    snapshots: &SnapshotStore,
+    scenario: &Scenario,
+    accept: bool,
+) -> Recorded {
+    if scenario
+        .steps
+        .iter()
+        .any(|s| s.target == Some(TargetKind::Rust))
+    {
+        return Recorded::Error(
+            "a step always goes to rust, and a golden record comes from Django alone".into(),
+        );
+    }
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        match runner
+            .run(
+                scenario,
+                TargetKind::Django,
+                targets,
+                &namespace(scenario, TargetKind::Django),
+            )
+            .await
+        {
+            Ok(transcript) => runs.push(transcript),
+            Err(error) => return Recorded::Error(error),
+        }
+    }
+    let unstable = diff_transcripts(&runs[0].steps, &runs[1].steps);
+    if !unstable.is_empty() {
+        return Recorded::Unstable(unstable.iter().map(suggest_redaction).collect());
+    }
+    match snapshots.write(scenario, &runs[0].steps, &runs[0].django_version, accept) {
+        Ok(written) => Recorded::Written(written),
+        Err(error) => Recorded::Error(error),
+    }
+}
+
+fn suggest_redaction(difference: &Difference) -> String {
+    let sample = difference
+        .expected
+        .as_ref()
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    format!(
+        "step {} field {} differs between two Django runs ({} vs {}); if it is random, add:\n\
+         [[redact]]\nfield = \"{}\"\npattern = '{}'\nplaceholder = \"{}\"\nreason = \"<why this value changes>\"",
+        difference.step,
+        difference.path,
+        difference
+            .expected
+            .as_ref()
+            .map(Value::to_string)
+            .unwrap_or_default(),
+        difference
+            .actual
+            .as_ref()
+            .map(Value::to_string)
+            .unwrap_or_default(),
+        difference.path.any_index_glob(),
+        suggest_pattern(sample),
+        difference
+            .path
+            .0
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                super::path::Segment::Key(k) => Some(k.replace('-', "_")),
+                _ => None,
+            })
+            .unwrap_or_else(|| "value".into())
+    )
+}
+
+/// Checks one scenario file offline: the Rust app against its Django snapshot, with the ledger of
+/// its scenarios folder. `Err` describes every unexplained difference.
+pub async fn check_offline(
+    root: &std::path::Path,
+    file: &std::path::Path,
+    snapshots: &std::path::Path,
+) -> Result<(), String> {
+    let roots = [root.to_owned()];
+    let scenario = super::scenario::load(root, file).map_err(|e| e.to_string())?;
+    let profiles = super::profile::Profiles::load(&roots).map_err(|e| e.to_string())?;
+    let ledger = Ledger::load(&roots).map_err(|e| e.to_string())?;
+    let rust: Arc<dyn super::target::Target> = Arc::new(super::target::RustTarget::default());
+    let targets = Targets {
+        django: None,
+        rust: Some(rust),
+    };
+    let suite = Arc::new(Suite {
+        runner: Runner::new(profiles),
+        targets: targets.clone(),
+        ledger,
+        snapshots: SnapshotStore::new(snapshots.to_owned()),
+        mode: Mode::Offline,
+        jobs: 1,
+    });
+    let result = run(suite, vec![scenario], |_| {}).await;
+    targets.shutdown().await;
+    let outcome = &result.outcomes[0];
+    let mut problems: Vec<String> = outcome.error.iter().cloned().collect();
+    problems.extend(
+        outcome
+            .divergences
+            .iter()
+            .filter(|d| d.known.is_none())
+            .map(|d| d.difference.to_string()),
+    );
+    problems.extend(
+        result
+            .stale_ledger_entries
+            .iter()
+            .map(|s| format!("stale ledger entry {}: {}", s.entry, s.why)),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}:\n{}", outcome.id, problems.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use axum::routing::get;
+    use serde_json::json;
+
+    use super::*;
+    use crate::harness::profile::{Profile, Profiles};
+    use crate::harness::target::{BoxFuture, Instance, Target, TargetError};
+
+    /// A "Django" whose `/token` answer changes on every request.
+    struct ChangingDjango {
+        base_url: url::Url,
+    }
+
+    impl Target for ChangingDjango {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Django
+        }
+        fn describe(&self) -> String {
+            "a changing fake".into()
+        }
+        fn instance<'a>(&'a self, _: &'a Profile) -> BoxFuture<'a, Result<Instance, TargetError>> {
+            Box::pin(async {
+                Ok(Instance {
+                    base_url: self.base_url.clone(),
+                    django_version: "5.2.19".into(),
+                })
+            })
+        }
+        fn shutdown(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    async fn changing_django() -> Targets {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let app = axum::Router::new().route(
+            "/token",
+            get(|| async {
+                axum::Json(
+                    json!({"token": format!("t{:04}", COUNTER.fetch_add(1, Ordering::Relaxed))}),
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url =
+            url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Targets {
+            django: Some(Arc::new(ChangingDjango { base_url })),
+            rust: None,
+        }
+    }
+
+    fn scenario(dir: &std::path::Path, text: &str) -> Scenario {
+        let file = dir.join("cookies/token.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        crate::harness::scenario::load(dir, &file).unwrap()
+    }
+
+    #[tokio::test]
+    async fn record_refuses_a_field_that_changes_between_django_runs_and_names_the_redaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let targets = changing_django().await;
+        let runner = Runner::new(Profiles::load(&[]).unwrap());
+        let snapshots = SnapshotStore::new(dir.path().join("snapshots"));
+        let scenario = scenario(
+            dir.path(),
+            "[[step]]\npath = \"/token\"\nobserve = [\"status\", \"body\"]\n",
+        );
+        let Recorded::Unstable(fields) =
+            record_one(&runner, &targets, &snapshots, &scenario, false).await
+        else {
+            panic!("recorded an unstable field");
+        };
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert!(
+            fields[0].contains("step 1 field body.token"),
+            "{}",
+            fields[0]
+        );
+        assert!(
+            fields[0].contains("[[redact]]\nfield = \"body.token\"\npattern = '[a-z0-9]{5}'"),
+            "{}",
+            fields[0]
+        );
+        assert!(
+            !dir.path().join("snapshots").exists(),
+            "nothing was written"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_covering_redaction_makes_two_runs_agree_with_identity_placeholders() {
+        let dir = tempfile::tempdir().unwrap();
+        let targets = changing_django().await;
+        let runner = Runner::new(Profiles::load(&[]).unwrap());
+        let text = "[[redact]]\nfield = \"body.token\"\npattern = 't[0-9]{4}'\nplaceholder = \"token\"\nreason = \"counter\"\n\
+                    [[step]]\npath = \"/token\"\nobserve = [\"body\"]\n[[step]]\npath = \"/token\"\nobserve = [\"body\"]\n";
+        let scenario = scenario(dir.path(), text);
+        let first = runner
+            .run(&scenario, TargetKind::Django, &targets, "a")
+            .await
+            .unwrap();
+        let second = runner
+            .run(&scenario, TargetKind::Django, &targets, "b")
+            .await
+            .unwrap();
+        assert_eq!(first, second);
+        assert_eq!(first.steps[0]["body"]["token"], "<token#1>");
+        assert_eq!(
+            first.steps[1]["body"]["token"], "<token#2>",
+            "a new value gets a new number"
+        );
+    }
+}

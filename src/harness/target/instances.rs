@@ -1,0 +1,77 @@
+//! One lazily started instance per profile, shared by every scenario that needs it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use super::{Instance, TargetError};
+
+type Cell<H> = Arc<OnceCell<Result<(Instance, Arc<H>), TargetError>>>;
+
+/// Instances keyed by profile name; `H` is whatever keeps an instance alive (a task, a process).
+pub(crate) struct Instances<H> {
+    cells: Mutex<HashMap<String, Cell<H>>>,
+}
+
+impl<H> Default for Instances<H> {
+    fn default() -> Self {
+        Instances {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<H: Send + Sync> Instances<H> {
+    /// The instance for `profile`, starting it with `start` if no one has yet. A failed start is
+    /// remembered, so every scenario of that profile reports the same error without retrying.
+    pub async fn get_or_start<F, Fut>(
+        &self,
+        profile: &str,
+        start: F,
+    ) -> Result<Instance, TargetError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(Instance, H), TargetError>>,
+    {
+        let cell = self
+            .cells
+            .lock()
+            .expect("instances lock")
+            .entry(profile.to_owned())
+            .or_default()
+            .clone();
+        let started = cell
+            .get_or_init(|| async {
+                start()
+                    .await
+                    .map(|(instance, handle)| (instance, Arc::new(handle)))
+            })
+            .await;
+        started
+            .as_ref()
+            .map(|(instance, _)| instance.clone())
+            .map_err(Clone::clone)
+    }
+
+    /// Every started handle, leaving the set empty.
+    pub fn take_all(&self) -> Vec<Arc<H>> {
+        let cells: Vec<_> = self
+            .cells
+            .lock()
+            .expect("instances lock")
+            .drain()
+            .map(|(_, cell)| cell)
+            .collect();
+        cells
+            .into_iter()
+            .filter_map(|cell| {
+                Arc::try_unwrap(cell)
+                    .ok()?
+                    .into_inner()?
+                    .ok()
+                    .map(|(_, handle)| handle)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,97 @@
+//! Targets: running implementations of the contract. The runner treats every target alike; a
+//! target starts one instance per settings profile on first use and stops them all on shutdown.
+
+mod django_local;
+mod django_url;
+mod instances;
+mod rust;
+mod venv;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use django_local::DjangoLocal;
+pub use django_url::DjangoUrl;
+pub use rust::RustTarget;
+pub use venv::{PythonEnv, cache_dir};
+
+use super::profile::Profile;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Which implementation a target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Django,
+    Rust,
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TargetKind::Django => "django",
+            TargetKind::Rust => "rust",
+        })
+    }
+}
+
+/// One running app instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub base_url: Url,
+    /// The Django version the instance runs (Django) or implements (Rust), from its health check.
+    pub django_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct TargetError(pub String);
+
+pub trait Target: Send + Sync {
+    fn kind(&self) -> TargetKind;
+
+    /// How this target runs, for messages: `django (local process, python3.11)`.
+    fn describe(&self) -> String;
+
+    /// The instance serving `profile`, started on first use.
+    fn instance<'a>(&'a self, profile: &'a Profile)
+    -> BoxFuture<'a, Result<Instance, TargetError>>;
+
+    /// Stops every instance this target started.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+/// Asks a freshly started instance who it is (`GET /__djc__/health`).
+pub(crate) async fn health_check(
+    base_url: &Url,
+    expected: TargetKind,
+) -> Result<Instance, TargetError> {
+    let url = base_url
+        .join("__djc__/health")
+        .expect("a fixed relative path joins");
+    let failed = |why: String| TargetError(format!("health check of {url} failed: {why}"));
+    let response = reqwest::get(url.clone())
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("status {}", response.status())));
+    }
+    let body: serde_json::Value = response.json().await.map_err(|e| failed(e.to_string()))?;
+    let implementation = body["implementation"].as_str().unwrap_or_default();
+    if implementation != expected.to_string() {
+        return Err(failed(format!(
+            "it says it is {implementation:?}, expected {expected}: is the URL right?"
+        )));
+    }
+    Ok(Instance {
+        base_url: base_url.clone(),
+        django_version: body["django_version"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_owned(),
+    })
+}

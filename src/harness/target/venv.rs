@@ -1,0 +1,185 @@
+//! The pinned Python environment for the local Django: the Python minor version named in
+//! `django_reference/PYTHON_VERSION` and a venv built once from `requirements.txt`, cached under
+//! a key of both, so it is reused while the pins are unchanged.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use super::TargetError;
+
+/// Where venvs are cached: `$DJC_CACHE_DIR`, else `$XDG_CACHE_HOME/django-conformance`, else
+/// `~/.cache/django-conformance`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DJC_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("django-conformance")
+}
+
+/// A ready venv with Django and gunicorn installed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonEnv {
+    /// The venv's interpreter.
+    pub python: PathBuf,
+    /// The interpreter's full version, e.g. `3.11.7`.
+    pub python_version: String,
+}
+
+impl PythonEnv {
+    /// Finds the pinned Python (or `$DJC_PYTHON`) and builds the venv if it is not cached yet.
+    /// Blocking: building takes a while the first time, and says so on stderr.
+    pub fn ensure(django_dir: &Path) -> Result<PythonEnv, TargetError> {
+        let requirements = django_dir.join("requirements.txt");
+        let pins = std::fs::read(&requirements).map_err(|e| {
+            TargetError(format!(
+                "cannot read {}: {e} (is --django-dir right?)",
+                requirements.display()
+            ))
+        })?;
+        let wanted = std::fs::read_to_string(django_dir.join("PYTHON_VERSION"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let (interpreter, python_version) = find_python(&wanted)?;
+        let key = hex_prefix(&Sha256::digest(&pins));
+        let venvs = cache_dir().join("venvs");
+        let venv = venvs.join(format!("py{python_version}-{key}"));
+        std::fs::create_dir_all(&venvs)
+            .map_err(|e| TargetError(format!("cannot create {}: {e}", venvs.display())))?;
+        let _lock = FileLock::acquire(&venvs.join(".lock"))?;
+        let complete = venv.join(".djc-complete");
+        if !complete.exists() {
+            eprintln!(
+                "djc: building the Django environment once in {} (Python {python_version})",
+                venv.display()
+            );
+            build(&interpreter, &venv, &requirements)?;
+            std::fs::write(&complete, &pins).map_err(|e| TargetError(e.to_string()))?;
+        }
+        Ok(PythonEnv {
+            python: venv.join("bin").join("python"),
+            python_version,
+        })
+    }
+}
+
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+fn python_version_of(command: &Path) -> Option<String> {
+    let output = Command::new(command)
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn find_python(wanted: &str) -> Result<(PathBuf, String), TargetError> {
+    if let Some(explicit) = std::env::var_os("DJC_PYTHON") {
+        let explicit = PathBuf::from(explicit);
+        let version = python_version_of(&explicit).ok_or_else(|| {
+            TargetError(format!(
+                "DJC_PYTHON={} does not run as Python",
+                explicit.display()
+            ))
+        })?;
+        return Ok((explicit, version));
+    }
+    let command = PathBuf::from(format!("python{wanted}"));
+    match python_version_of(&command) {
+        Some(version) if version.starts_with(&format!("{wanted}.")) => Ok((command, version)),
+        _ => Err(TargetError(format!(
+            "Python {wanted} (pinned in django_reference/PYTHON_VERSION) was not found as `python{wanted}`: \
+             install it, or set DJC_PYTHON=/path/to/python, or point djc at a running Django with --django-url"
+        ))),
+    }
+}
+
+fn build(interpreter: &Path, venv: &Path, requirements: &Path) -> Result<(), TargetError> {
+    if venv.exists() {
+        // A venv without the completion marker is what an interrupted build leaves behind.
+        std::fs::remove_dir_all(venv).map_err(|e| {
+            TargetError(format!(
+                "cannot remove the unfinished {}: {e}",
+                venv.display()
+            ))
+        })?;
+    }
+    let log_path = venv.with_extension("build.log");
+    let mut log = std::fs::File::create(&log_path).map_err(|e| TargetError(e.to_string()))?;
+    let venv_python = venv.join("bin").join("python");
+    let steps: [(&Path, Vec<&std::ffi::OsStr>); 2] = [
+        (
+            interpreter,
+            vec!["-m".as_ref(), "venv".as_ref(), venv.as_os_str()],
+        ),
+        (
+            &venv_python,
+            vec![
+                "-m".as_ref(),
+                "pip".as_ref(),
+                "install".as_ref(),
+                "--no-input".as_ref(),
+                "-r".as_ref(),
+                requirements.as_os_str(),
+            ],
+        ),
+    ];
+    for (program, args) in steps {
+        let output = Command::new(program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .output()
+            .map_err(|e| TargetError(format!("cannot run {}: {e}", program.display())))?;
+        log.write_all(&output.stdout)
+            .and_then(|()| log.write_all(&output.stderr))
+            .map_err(|e| TargetError(e.to_string()))?;
+        if !output.status.success() {
+            let tail =
+                super::django_local::tail_lines(&String::from_utf8_lossy(&output.stderr), 20);
+            return Err(TargetError(format!(
+                "building the Django environment failed ({} {}): {}\nfull log: {}\n{tail}",
+                program.display(),
+                args.iter()
+                    .map(|a| a.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                output.status,
+                log_path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive `flock` on a file, so two djc processes never build the same venv at once.
+struct FileLock(std::fs::File);
+
+impl FileLock {
+    fn acquire(path: &Path) -> Result<FileLock, TargetError> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| TargetError(format!("cannot create {}: {e}", path.display())))?;
+        file.lock()
+            .map_err(|e| TargetError(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}

@@ -1,0 +1,229 @@
+//! The `djc` binary as a user meets it: exit codes, messages, reports, diffs, the ledger.
+
+mod support;
+
+use support::{djc, python_available, repo, scratch_suite, text};
+
+const SCENARIO: &str = "cookies/set_cookie_plain";
+
+#[test]
+fn a_malformed_scenario_exits_2_naming_the_file_line_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("scenarios/cookies/typo.toml");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, "[[step]]\npath = \"/cookies/read\"\n\n[[step]]\npath = \"/cookies/read\"\nmethdo = \"POST\"\n").unwrap();
+    let wrong_type = dir.path().join("scenarios/cookies/wrong_type.toml");
+    std::fs::write(
+        &wrong_type,
+        "[[step]]\npath = \"/cookies/read\"\nadvance = \"later\"\n",
+    )
+    .unwrap();
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains("scenarios/cookies/typo.toml:6: unknown field `methdo`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("scenarios/cookies/wrong_type.toml:3:"),
+        "{message}"
+    );
+    let output = djc(&["run", "--offline", "--jobs", "x"], dir.path());
+    assert_eq!(output.status.code(), Some(2), "usage errors exit 2 as well");
+}
+
+#[test]
+fn an_offline_run_that_matches_writes_the_documented_reports() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let output = djc(
+        &[
+            "run",
+            "--offline",
+            "--report",
+            "out/report.json",
+            "--junit",
+            "out/junit.xml",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["mode"], "offline");
+    assert_eq!(report["django_version"], "5.2.19");
+    let summary = &report["summary"];
+    for (field, expected) in [
+        ("scenarios", 1),
+        ("passed", 1),
+        ("diverged", 0),
+        ("known", 0),
+        ("errors", 0),
+    ] {
+        assert_eq!(summary[field], expected, "summary.{field} in {summary}");
+    }
+    let scenario = &report["scenarios"][0];
+    assert_eq!(
+        (
+            scenario["id"].as_str(),
+            scenario["topic"].as_str(),
+            scenario["status"].as_str()
+        ),
+        (Some(SCENARIO), Some("cookies"), Some("passed"))
+    );
+    assert!(scenario["tags"].is_array());
+    let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains(&format!("name=\"{SCENARIO}\"")), "{junit}");
+    assert!(
+        text(&output).contains("cookies"),
+        "the per-topic table names the topic"
+    );
+}
+
+#[test]
+fn a_divergence_fails_the_run_and_djc_diff_shows_the_field() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let snapshot = dir.path().join(format!("snapshots/{SCENARIO}.snap"));
+    let golden = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(
+        golden.contains("\"Path=/\"") || golden.contains("Path=/"),
+        "the fixture sets a cookie with Path=/"
+    );
+    std::fs::write(&snapshot, golden.replacen("Path=/", "Path=/elsewhere", 1)).unwrap();
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("diverged {SCENARIO}")),
+        "{}",
+        text(&output)
+    );
+    let diff = djc(&["diff", SCENARIO], dir.path());
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    let shown = text(&diff);
+    assert!(shown.contains("set_cookies[0]"), "{shown}");
+    assert!(
+        shown.contains("Path=/elsewhere") && shown.contains("django") && shown.contains("rust"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_ledger_entry_explains_a_divergence_and_a_stale_one_fails_the_run() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let snapshot = dir.path().join(format!("snapshots/{SCENARIO}.snap"));
+    let golden = std::fs::read_to_string(&snapshot).unwrap();
+    std::fs::write(
+        &snapshot,
+        golden.replacen("\"status\": 200", "\"status\": 299", 1),
+    )
+    .unwrap();
+    let ledger = dir.path().join("scenarios/known-divergences.toml");
+    std::fs::write(&ledger, format!("[[divergence]]\nscenario = \"{SCENARIO}\"\nfield = \"status\"\nclass = \"intentional\"\nreason = \"a test\"\n")).unwrap();
+    let output = djc(&["run", "--offline", "--report", "r.json"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["known"], 1);
+    assert_eq!(
+        report["scenarios"][0]["divergences"][0]["known"]["class"],
+        "intentional"
+    );
+
+    std::fs::write(&snapshot, golden).unwrap();
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an entry that matches nothing fails the run: {}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("known-divergences.toml:1"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_redaction_that_matches_nothing_is_that_scenarios_error() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let file = dir.path().join(format!("scenarios/{SCENARIO}.toml"));
+    let scenario = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("[[redact]]\nfield = \"body.nothing\"\npattern = \"x\"\nplaceholder = \"x\"\nreason = \"a test\"\n\n{scenario}")).unwrap();
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("matched nothing"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_missing_snapshot_is_an_error_that_says_how_to_record_it() {
+    let dir = scratch_suite(&[SCENARIO]);
+    std::fs::remove_file(dir.path().join(format!("snapshots/{SCENARIO}.snap"))).unwrap();
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).contains("djc record"), "{}", text(&output));
+}
+
+#[test]
+fn new_scaffolds_a_scenario_that_lists() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let output = djc(&["new", "cookies/my_case"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let listed = djc(&["list", "--topic", "cookies"], dir.path());
+    assert!(
+        text(&listed).contains("cookies/my_case"),
+        "{}",
+        text(&listed)
+    );
+    assert_eq!(
+        djc(&["new", "cookies/my_case"], dir.path()).status.code(),
+        Some(2),
+        "an existing file is kept"
+    );
+    assert_eq!(djc(&["new", "no-topic"], dir.path()).status.code(), Some(2));
+}
+
+#[test]
+fn django_failing_to_start_exits_with_the_tail_of_its_log() {
+    if !python_available("django_failing_to_start_exits_with_the_tail_of_its_log") {
+        return;
+    }
+    let dir = scratch_suite(&[SCENARIO]);
+    let django = dir.path().join("django_reference");
+    copy_tree(&repo().join("django_reference"), &django);
+    let settings = django.join("conformance/settings.py");
+    let original = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        format!("{original}\nraise RuntimeError('broken on purpose for a test')\n"),
+    )
+    .unwrap();
+    let output = djc(&["run", "--jobs", "1"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = text(&output);
+    assert!(message.contains("did not start"), "{message}");
+    assert!(
+        message.contains("broken on purpose for a test"),
+        "the log tail shows the cause: {message}"
+    );
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_tree(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

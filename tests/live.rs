@@ -1,0 +1,80 @@
+//! The whole suite live against a local Django 5.2.19 (gunicorn, from the pinned venv): every
+//! scenario must pass or be explained by the ledger, and Django must match its snapshots.
+
+mod support;
+
+use support::{djc, python_available, repo, scratch_suite, text};
+
+#[test]
+fn every_scenario_passes_live_against_local_django() {
+    if !python_available("every_scenario_passes_live_against_local_django") {
+        return;
+    }
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let output = djc(
+        &["run", "--report", report.path().to_str().unwrap()],
+        &repo(),
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(report["mode"], "live");
+    assert_eq!(report["django_version"], "5.2.19");
+    assert_eq!(report["summary"]["errors"], 0, "{}", text(&output));
+    assert_eq!(report["summary"]["drifted"], 0, "{}", text(&output));
+    assert!(report["summary"]["scenarios"].as_u64().unwrap() >= 40);
+}
+
+#[test]
+fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() {
+    if !python_available(
+        "record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged",
+    ) {
+        return;
+    }
+    let id = "cookies/set_cookie_plain";
+    let dir = scratch_suite(&[id]);
+    let snapshot = dir.path().join(format!("snapshots/{id}.snap"));
+    let committed = std::fs::read_to_string(&snapshot).unwrap();
+    std::fs::remove_file(&snapshot).unwrap();
+    let django_dir = repo().join("django_reference");
+    let django_dir = django_dir.to_str().unwrap();
+
+    let output = djc(&["record", "--django-dir", django_dir], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains("pending review"),
+        "{}",
+        text(&output)
+    );
+    let pending =
+        std::fs::read_to_string(snapshot.with_extension("snap.new")).expect("a pending snapshot");
+    assert!(!snapshot.exists(), "nothing is accepted without review");
+    assert_eq!(
+        body(&pending),
+        body(&committed),
+        "Django's record is the committed golden one"
+    );
+
+    let output = djc(
+        &["record", "--accept", "--django-dir", django_dir],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(
+        body(&std::fs::read_to_string(&snapshot).unwrap()),
+        body(&committed)
+    );
+
+    let output = djc(&["record", "--django-dir", django_dir], dir.path());
+    assert!(
+        text(&output).contains(&format!("{id}: unchanged")),
+        "{}",
+        text(&output)
+    );
+}
+
+/// A snapshot without its header (which names the source path).
+fn body(snapshot: &str) -> &str {
+    snapshot.splitn(3, "---\n").nth(2).unwrap_or_default()
+}

@@ -1,0 +1,68 @@
+//! Shared by the integration tests: running the `djc` binary, and deciding whether the tests that
+//! need Python can run here.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn djc(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_djc"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("djc runs")
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Whether the pinned Python is here. Where CI sets `DJC_REQUIRE_DJANGO=1` its absence fails the
+/// test; elsewhere the test prints why it is skipped.
+pub fn python_available(test: &str) -> bool {
+    let wanted = std::fs::read_to_string(repo().join("django_reference/PYTHON_VERSION"))
+        .expect("PYTHON_VERSION is committed");
+    let python = std::env::var("DJC_PYTHON").unwrap_or_else(|_| format!("python{}", wanted.trim()));
+    let found = Command::new(&python)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("DJC_REQUIRE_DJANGO").is_none(),
+            "{test}: {python} is required here (DJC_REQUIRE_DJANGO is set) but was not found"
+        );
+        eprintln!(
+            "SKIPPED {test}: {python} not found (set DJC_REQUIRE_DJANGO=1 to make this a failure)"
+        );
+    }
+    found
+}
+
+/// A scratch copy of the scenarios and snapshots of the given scenario ids, for tests that edit
+/// them.
+pub fn scratch_suite(ids: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for id in ids {
+        for (folder, extension) in [("scenarios", "toml"), ("snapshots", "snap")] {
+            let from = repo().join(folder).join(format!("{id}.{extension}"));
+            let to = dir.path().join(folder).join(format!("{id}.{extension}"));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        }
+    }
+    std::fs::copy(
+        repo().join("scenarios/profiles.toml"),
+        dir.path().join("scenarios/profiles.toml"),
+    )
+    .unwrap();
+    dir
+}
