@@ -86,11 +86,16 @@ fn a_divergence_fails_the_run_and_djc_diff_shows_the_field() {
     let dir = scratch_suite(&[SCENARIO]);
     let snapshot = dir.path().join(format!("snapshots/{SCENARIO}.snap"));
     let golden = std::fs::read_to_string(&snapshot).unwrap();
+    let raw = r#""raw": "a=b; Path=/""#;
     assert!(
-        golden.contains("\"Path=/\"") || golden.contains("Path=/"),
+        golden.contains(raw),
         "the fixture sets a cookie with Path=/"
     );
-    std::fs::write(&snapshot, golden.replacen("Path=/", "Path=/elsewhere", 1)).unwrap();
+    std::fs::write(
+        &snapshot,
+        golden.replacen(raw, r#""raw": "a=b; Path=/elsewhere""#, 1),
+    )
+    .unwrap();
     let output = djc(&["run", "--offline"], dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(
@@ -150,7 +155,8 @@ fn a_redaction_that_matches_nothing_is_that_scenarios_error() {
     let dir = scratch_suite(&[SCENARIO]);
     let file = dir.path().join(format!("scenarios/{SCENARIO}.toml"));
     let scenario = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, format!("[[redact]]\nfield = \"body.nothing\"\npattern = \"x\"\nplaceholder = \"x\"\nreason = \"a test\"\n\n{scenario}")).unwrap();
+    let redaction = "\n[[redact]]\nfield = \"body.nothing\"\npattern = \"x\"\nplaceholder = \"x\"\nreason = \"a test\"\n";
+    std::fs::write(&file, format!("{scenario}{redaction}")).unwrap();
     let output = djc(&["run", "--offline"], dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(

@@ -1,5 +1,6 @@
 //! The `djc` command line. Exit codes: 0 nothing unexplained diverged, 1 a divergence, drift,
-//! stale ledger entry or scenario error, 2 bad input or usage, 130 interrupted.
+//! stale ledger entry, scenario error or Ctrl-C (after stopping every app it started), 2 bad input
+//! or usage.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

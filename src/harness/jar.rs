@@ -21,12 +21,15 @@ fn seconds(duration: f64) -> time::Duration {
 }
 
 impl Jar {
-    /// The `Cookie` header a browser would send to `url`, if any cookie matches.
+    /// The `Cookie` header a browser would send to `url`, if any cookie matches: longer paths
+    /// first (RFC 6265 §5.4; cookie_store keeps storage order). The order decides which value
+    /// Django keeps for a repeated name (the last one).
     pub fn cookie_header(&self, url: &Url) -> Option<String> {
-        let pairs: Vec<String> = self
-            .store
-            .get_request_values(url)
-            .map(|(name, value)| format!("{name}={value}"))
+        let mut cookies = self.store.matches(url);
+        cookies.sort_by_key(|cookie| std::cmp::Reverse(String::from(&cookie.path).len()));
+        let pairs: Vec<String> = cookies
+            .iter()
+            .map(|cookie| format!("{}={}", cookie.name(), cookie.value()))
             .collect();
         (!pairs.is_empty()).then(|| pairs.join("; "))
     }
@@ -122,10 +125,10 @@ mod tests {
         );
         assert_eq!(jar.cookie_header(&url()).as_deref(), Some("a=\"b c\""));
         let other = Url::parse("http://127.0.0.1:8000/other/x").unwrap();
-        let header = jar.cookie_header(&other).unwrap();
-        assert!(
-            header.contains("z=1") && header.contains("a=\"b c\""),
-            "{header}"
+        assert_eq!(
+            jar.cookie_header(&other).as_deref(),
+            Some("z=1; a=\"b c\""),
+            "the longer path goes first"
         );
     }
 

@@ -411,7 +411,11 @@ pub async fn check_offline(
     let roots = [root.to_owned()];
     let scenario = super::scenario::load(root, file).map_err(|e| e.to_string())?;
     let profiles = super::profile::Profiles::load(&roots).map_err(|e| e.to_string())?;
-    let ledger = Ledger::load(&roots).map_err(|e| e.to_string())?;
+    let mut ledger = Ledger::load(&roots).map_err(|e| e.to_string())?;
+    // Only this scenario runs, so only the entries naming it can be judged.
+    ledger
+        .entries
+        .retain(|entry| entry.covers_scenario(&scenario.id));
     let rust: Arc<dyn super::target::Target> = Arc::new(super::target::RustTarget::default());
     let targets = Targets {
         django: None,
