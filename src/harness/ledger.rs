@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::diff::Difference;
 use super::path::FieldGlob;
-use super::scenario::{LEDGER_FILE, Origin, ScenarioError};
+use super::scenario::{LEDGER_FILE, Origin, ScenarioError, line_of, parse_toml, read};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,24 +90,15 @@ impl Ledger {
 }
 
 fn load_file(file: &Path) -> Result<Vec<Entry>, ScenarioError> {
-    let source = std::fs::read_to_string(file).map_err(|e| ScenarioError {
-        file: file.to_owned(),
-        line: None,
-        message: format!("cannot read: {e}"),
-    })?;
-    let line_of = |offset: usize| source[..offset].matches('\n').count() + 1;
-    let parsed: LedgerFile = toml::from_str(&source).map_err(|e| ScenarioError {
-        file: file.to_owned(),
-        line: e.span().map(|s| line_of(s.start)),
-        message: e.message().trim_end().to_owned(),
-    })?;
+    let source = read(file)?;
+    let parsed: LedgerFile = parse_toml(file, &source)?;
     parsed
         .entries
         .into_iter()
         .map(|spanned| {
             let origin = Origin {
                 file: file.to_owned(),
-                line: line_of(spanned.span().start),
+                line: line_of(&source, spanned.span().start),
             };
             let entry = spanned.into_inner();
             let fail = |message: String| ScenarioError {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::scenario::{PROFILES_FILE, ScenarioError};
+use super::scenario::{PROFILES_FILE, ScenarioError, parse_toml, read};
 
 pub const DEFAULT_PROFILE: &str = "default";
 
@@ -85,19 +85,7 @@ impl Profiles {
 }
 
 fn load_file(file: &Path) -> Result<Vec<Profile>, ScenarioError> {
-    let source = std::fs::read_to_string(file).map_err(|e| ScenarioError {
-        file: file.to_owned(),
-        line: None,
-        message: format!("cannot read: {e}"),
-    })?;
-    let parsed: BTreeMap<String, ProfileFile> =
-        toml::from_str(&source).map_err(|e| ScenarioError {
-            file: file.to_owned(),
-            line: e
-                .span()
-                .map(|s| source[..s.start].matches('\n').count() + 1),
-            message: e.message().trim_end().to_owned(),
-        })?;
+    let parsed: BTreeMap<String, ProfileFile> = parse_toml(file, &read(file)?)?;
     Ok(parsed
         .into_iter()
         .map(|(name, p)| Profile {

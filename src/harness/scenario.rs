@@ -260,11 +260,12 @@ impl ScenarioError {
     }
 }
 
-fn line_of(source: &str, offset: usize) -> usize {
+/// The 1-based line of a byte offset.
+pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
-fn read(file: &Path) -> Result<String, ScenarioError> {
+pub(crate) fn read(file: &Path) -> Result<String, ScenarioError> {
     std::fs::read_to_string(file).map_err(|e| ScenarioError {
         file: file.to_owned(),
         line: None,
@@ -272,7 +273,11 @@ fn read(file: &Path) -> Result<String, ScenarioError> {
     })
 }
 
-fn parse_toml<T: for<'de> Deserialize<'de>>(file: &Path, source: &str) -> Result<T, ScenarioError> {
+/// Parses a TOML file; an error names its line.
+pub(crate) fn parse_toml<T: for<'de> Deserialize<'de>>(
+    file: &Path,
+    source: &str,
+) -> Result<T, ScenarioError> {
     toml::from_str(source).map_err(|e| ScenarioError {
         file: file.to_owned(),
         line: e.span().map(|span| line_of(source, span.start)),
