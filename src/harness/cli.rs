@@ -507,7 +507,8 @@ async fn serve(
             }
         }
         App::Django => {
-            let target = DjangoLocal::new(django_dir, Path::new(STATE_DIR).join("logs"));
+            let target =
+                DjangoLocal::new(django_dir, Path::new(STATE_DIR).join("logs")).with_port(port);
             let instance = target
                 .instance(&profile)
                 .await

@@ -26,6 +26,8 @@ const LOG_TAIL_LINES: usize = 30;
 pub struct DjangoLocal {
     django_dir: PathBuf,
     log_dir: PathBuf,
+    /// 0 for a random port.
+    port: u16,
     env: OnceCell<Result<PythonEnv, TargetError>>,
     instances: Instances<DjangoProcess>,
 }
@@ -36,9 +38,15 @@ impl DjangoLocal {
         DjangoLocal {
             django_dir,
             log_dir,
+            port: 0,
             env: OnceCell::new(),
             instances: Instances::default(),
         }
+    }
+
+    /// Listens on this loopback port instead of a random one (`djc serve django --port`).
+    pub fn with_port(self, port: u16) -> DjangoLocal {
+        DjangoLocal { port, ..self }
     }
 
     async fn python_env(&self) -> Result<PythonEnv, TargetError> {
@@ -69,7 +77,7 @@ impl DjangoLocal {
                 "-c",
                 "gunicorn.conf.py",
                 "--bind",
-                "127.0.0.1:0",
+                &format!("127.0.0.1:{}", self.port),
                 "conformance.wsgi",
             ])
             .current_dir(&self.django_dir)
