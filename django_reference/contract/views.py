@@ -1,4 +1,6 @@
 """The contract's own endpoint: GET /__djc__/health."""
+import platform
+
 import django
 from django.conf import settings
 from django.http import JsonResponse
@@ -12,6 +14,7 @@ def health(request):
         {
             "implementation": "django",
             "django_version": django.get_version(),
+            "python_version": platform.python_version(),
             "settings": {name: getattr(settings, name) for name in settings.PROFILE},
         }
     )

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import platform
 import sys
 import threading
 import time
@@ -168,8 +169,9 @@ class EndpointTests(unittest.TestCase):
         self.assertEqual(status, "200 OK")
         self.assertEqual(
             body,
-            b'{"implementation": "django", "django_version": "5.2.19", "settings": '
-            b'{"SECRET_KEY": "test-secret-key-for-catalog", "SECRET_KEY_FALLBACKS": [], '
+            b'{"implementation": "django", "django_version": "5.2.19", '
+            + f'"python_version": "{platform.python_version()}", '.encode()
+            + b'"settings": {"SECRET_KEY": "test-secret-key-for-catalog", "SECRET_KEY_FALLBACKS": [], '
             b'"SIGNED_COOKIE_LEGACY_SALT_FALLBACK": true}}',
         )
 

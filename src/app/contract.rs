@@ -179,6 +179,8 @@ pub async fn health(State(settings): State<Arc<Settings>>) -> Response {
         &json!({
             "implementation": "rust",
             "django_version": DJANGO_VERSION,
+            // No Python beneath: the field is Django's.
+            "python_version": null,
             "settings": settings.to_json(),
         }),
     )

@@ -100,8 +100,9 @@ async fn write_cookies(request: Request, next: Next) -> Response {
         return response;
     };
     for value in cookies.header_values() {
-        // A code point above U+00FF cannot be latin-1 encoded, and control characters are not
-        // valid in a header: gunicorn refuses either with its own page (checked against Django).
+        // A code point above U+00FF has no latin-1 byte: gunicorn refuses the header with its
+        // own page (checked against Django). Control characters never get here: the reference
+        // refuses them as http.cookies does.
         match wsgi_header_bytes(&value).map(|bytes| HeaderValue::from_bytes(&bytes)) {
             Some(Ok(value)) => response.headers_mut().append(SET_COOKIE, value),
             _ => return gunicorn_error(),

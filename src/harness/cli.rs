@@ -515,7 +515,7 @@ async fn serve(
                 .map_err(|e| Exit::Failed(e.to_string()))?;
             println!(
                 "django {} (profile {profile_name}) on {} — Ctrl-C stops it",
-                instance.django_version, instance.base_url
+                instance.provenance.django_version, instance.base_url
             );
             let _ = tokio::signal::ctrl_c().await;
             target.shutdown().await;

@@ -11,7 +11,8 @@ use super::suite::{RunResult, Status};
 
 pub fn json_report(result: &RunResult) -> Value {
     json!({
-        "django_version": result.django_version,
+        "django_version": result.provenance.django_version,
+        "python_version": result.provenance.python_version,
         "mode": result.mode,
         "summary": {
             "scenarios": result.outcomes.len(),
@@ -121,7 +122,7 @@ pub fn summary_text(result: &RunResult) -> String {
             out,
             "\n{} {}\n  {}",
             style("error").red().bold(),
-            ids.join(", "),
+            name_some(&ids),
             error.replace('\n', "\n  ")
         );
     }
@@ -170,6 +171,15 @@ pub fn summary_text(result: &RunResult) -> String {
         );
     }
     out
+}
+
+/// Up to five ids, then how many more.
+fn name_some(ids: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    match ids.len() {
+        n if n <= SHOWN => ids.join(", "),
+        n => format!("{} and {} more", ids[..SHOWN].join(", "), n - SHOWN),
+    }
 }
 
 /// `djc diff`: the field-level differences of the last run, step by step, coloured.

@@ -12,7 +12,7 @@ use super::normalize::Normalizer;
 use super::observe::{Response, SignedDecoder, observe_step};
 use super::profile::{Profile, Profiles};
 use super::scenario::{Body, Scenario, Step};
-use super::target::{Instance, Target, TargetKind};
+use super::target::{Instance, Provenance, Target, TargetKind};
 use crate::reference::Settings;
 
 /// The targets of a run; a step pinned to a target (`target = "django"`) goes to that one.
@@ -41,8 +41,8 @@ impl Targets {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transcript {
     pub steps: Vec<Value>,
-    /// The Django version the target under test runs or implements.
-    pub django_version: String,
+    /// What the target under test runs or implements.
+    pub provenance: Provenance,
 }
 
 pub struct Runner {
@@ -79,7 +79,7 @@ impl Runner {
         let mut clock = scenario.clock_start;
         let mut jars: HashMap<String, Jar> = HashMap::new();
         let mut steps = Vec::new();
-        let mut django_version = String::new();
+        let mut provenance = Provenance::default();
         for (index, step) in scenario.steps.iter().enumerate() {
             let number = index + 1;
             let at = |message: String| {
@@ -94,7 +94,7 @@ impl Runner {
             // Not tied to the step: a target that cannot start fails every scenario alike.
             let instance = target.instance(profile).await.map_err(|e| e.to_string())?;
             if kind == under_test {
-                django_version.clone_from(&instance.django_version);
+                provenance.clone_from(&instance.provenance);
             }
             if step.advance > 0.0 {
                 clock += step.advance;
@@ -125,10 +125,7 @@ impl Runner {
                 unused.pattern.as_str()
             ));
         }
-        Ok(Transcript {
-            steps,
-            django_version,
-        })
+        Ok(Transcript { steps, provenance })
     }
 
     pub fn profile<'a>(&'a self, scenario: &Scenario) -> Result<&'a Profile, String> {

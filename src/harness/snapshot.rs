@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::scenario::Scenario;
+use super::target::Provenance;
 
 /// What the snapshot file holds below its header.
 pub fn golden_value(scenario: &Scenario, steps: &[Value]) -> Value {
@@ -18,7 +19,7 @@ pub fn golden_value(scenario: &Scenario, steps: &[Value]) -> Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Golden {
     pub steps: Vec<Value>,
-    pub django_version: String,
+    pub provenance: Provenance,
 }
 
 /// How recording a scenario left its snapshot.
@@ -63,7 +64,7 @@ impl SnapshotStore {
         &self,
         scenario: &Scenario,
         steps: &[Value],
-        django_version: &str,
+        provenance: &Provenance,
         accept: bool,
     ) -> Result<Written, String> {
         let target = self.path(&scenario.id);
@@ -85,7 +86,7 @@ impl SnapshotStore {
         settings.set_input_file(&scenario.file);
         settings.set_omit_expression(true);
         settings.set_description(scenario.description.clone());
-        settings.set_info(&json!({ "django_version": django_version }));
+        settings.set_info(provenance);
         let _ = std::fs::remove_file(&pending);
         // insta panics on a mismatch after writing the pending file: that is the expected path.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -112,18 +113,22 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
-/// Splits an insta snapshot into its header's `django_version` and the JSON record.
+/// Splits an insta snapshot into its header's provenance and the JSON record.
 fn parse_snapshot(text: &str) -> Result<Golden, String> {
     let mut sections = text.splitn(3, "---\n");
     let (Some(""), Some(header), Some(body)) = (sections.next(), sections.next(), sections.next())
     else {
         return Err("not an insta snapshot (no `---` header)".to_owned());
     };
-    let django_version = header
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("django_version:"))
-        .map(|v| v.trim().trim_matches('"').to_owned())
-        .ok_or("the snapshot header has no django_version")?;
+    let field = |name: &str| {
+        header
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name)?.strip_prefix(':'))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+    };
+    let django_version =
+        field("django_version").ok_or("the snapshot header has no django_version")?;
+    let python_version = field("python_version").filter(|v| v != "~" && v != "null");
     let value: Value =
         serde_json::from_str(body).map_err(|e| format!("the snapshot body is not JSON: {e}"))?;
     let steps = value["steps"]
@@ -132,7 +137,10 @@ fn parse_snapshot(text: &str) -> Result<Golden, String> {
         .ok_or("the snapshot has no steps")?;
     Ok(Golden {
         steps,
-        django_version,
+        provenance: Provenance {
+            django_version,
+            python_version,
+        },
     })
 }
 
@@ -144,7 +152,8 @@ mod tests {
     fn parses_an_insta_snapshot() {
         let text = "---\nsource: scenarios/cookies/a.toml\ninfo:\n  django_version: 5.2.19\n---\n{\n  \"scenario\": \"cookies/a\",\n  \"steps\": [\n    {\"status\": 200}\n  ]\n}\n";
         let golden = parse_snapshot(text).unwrap();
-        assert_eq!(golden.django_version, "5.2.19");
+        assert_eq!(golden.provenance.django_version, "5.2.19");
+        assert_eq!(golden.provenance.python_version, None);
         assert_eq!(golden.steps, vec![json!({"status": 200})]);
         assert!(
             parse_snapshot("{}")

@@ -16,7 +16,7 @@ use super::normalize::suggest_pattern;
 use super::runner::{Runner, Targets};
 use super::scenario::Scenario;
 use super::snapshot::{SnapshotStore, Written};
-use super::target::TargetKind;
+use super::target::{Provenance, TargetKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,7 +90,8 @@ pub struct Suite {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
-    pub django_version: String,
+    /// Where Django's side came from: the live instance, or the snapshots offline.
+    pub provenance: Provenance,
     pub mode: Mode,
     pub outcomes: Vec<Outcome>,
     pub stale_ledger_entries: Vec<StaleEntry>,
@@ -130,18 +131,18 @@ pub async fn run(
                 .acquire()
                 .await
                 .expect("the semaphore is never closed");
-            let (outcome, django_version) = run_one(&suite, &scenario).await;
+            let (outcome, provenance) = run_one(&suite, &scenario).await;
             progress(&outcome);
-            (index, (outcome, django_version))
+            (index, (outcome, provenance))
         });
     }
     let mut slots: Vec<Option<Outcome>> = vec![None; scenarios.len()];
-    let mut django_version = String::new();
+    let mut provenance = Provenance::default();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((index, (outcome, version))) => {
-                if django_version.is_empty() {
-                    django_version = version;
+                if provenance.django_version.is_empty() {
+                    provenance = version;
                 }
                 slots[index] = Some(outcome);
             }
@@ -151,7 +152,7 @@ pub async fn run(
     let outcomes: Vec<Outcome> = slots.into_iter().flatten().collect();
     let stale_ledger_entries = stale_entries(&suite.ledger, &scenarios, &outcomes);
     RunResult {
-        django_version,
+        provenance,
         mode: suite.mode,
         outcomes,
         stale_ledger_entries,
@@ -166,7 +167,7 @@ pub fn namespace(scenario: &Scenario, target: TargetKind) -> String {
     format!("{}@{target}-{}-{n}", scenario.id, std::process::id())
 }
 
-async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, String) {
+async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
     let mut outcome = Outcome {
         id: scenario.id.clone(),
         topic: scenario.topic.clone(),
@@ -184,11 +185,11 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, String) {
         Ok(golden) => golden,
         Err(error) => {
             outcome.error = Some(error);
-            return (outcome, String::new());
+            return (outcome, Provenance::default());
         }
     };
     outcome.recorded = golden.is_some();
-    let (django, django_version) = match suite.mode {
+    let (django, provenance) = match suite.mode {
         Mode::Live => match suite
             .runner
             .run(
@@ -199,29 +200,29 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, String) {
             )
             .await
         {
-            Ok(transcript) => (transcript.steps, transcript.django_version),
+            Ok(transcript) => (transcript.steps, transcript.provenance),
             Err(error) => {
                 outcome.error = Some(format!("on Django: {error}"));
-                return (outcome, String::new());
+                return (outcome, Provenance::default());
             }
         },
         Mode::Offline => match golden.clone() {
             Some(golden) if !scenario.steps.iter().any(|s| s.target.is_some()) => {
-                (golden.steps, golden.django_version)
+                (golden.steps, golden.provenance)
             }
             Some(_) => {
                 outcome.error = Some(
                     "this scenario pins steps to a target (handoff), which needs a live Django"
                         .to_owned(),
                 );
-                return (outcome, String::new());
+                return (outcome, Provenance::default());
             }
             None => {
                 outcome.error = Some(format!(
                     "no snapshot at {}: record it with `djc record`",
                     suite.snapshots.path(&scenario.id).display()
                 ));
-                return (outcome, String::new());
+                return (outcome, Provenance::default());
             }
         },
     };
@@ -244,7 +245,7 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, String) {
         Ok(transcript) => transcript.steps,
         Err(error) => {
             outcome.error = Some(format!("on Rust: {error}"));
-            return (outcome, django_version);
+            return (outcome, provenance);
         }
     };
     outcome.divergences = diff_transcripts(&django, &rust)
@@ -272,7 +273,7 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, String) {
     } else {
         Status::Diverged
     };
-    (outcome, django_version)
+    (outcome, provenance)
 }
 
 fn stale_entries(ledger: &Ledger, scenarios: &[Scenario], outcomes: &[Outcome]) -> Vec<StaleEntry> {
@@ -359,7 +360,7 @@ pub async fn record_one(
     if !unstable.is_empty() {
         return Recorded::Unstable(unstable.iter().map(suggest_redaction).collect());
     }
-    match snapshots.write(scenario, &runs[0].steps, &runs[0].django_version, accept) {
+    match snapshots.write(scenario, &runs[0].steps, &runs[0].provenance, accept) {
         Ok(written) => Recorded::Written(written),
         Err(error) => Recorded::Error(error),
     }
@@ -480,7 +481,10 @@ mod tests {
             Box::pin(async {
                 Ok(Instance {
                     base_url: self.base_url.clone(),
-                    django_version: "5.2.19".into(),
+                    provenance: Provenance {
+                        django_version: "5.2.19".into(),
+                        python_version: None,
+                    },
                 })
             })
         }

@@ -39,12 +39,19 @@ impl std::fmt::Display for TargetKind {
     }
 }
 
+/// Which Django, on which Python, produced a record: the Django version an instance runs (or,
+/// for Rust, implements) and Django's Python, from the health check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Provenance {
+    pub django_version: String,
+    pub python_version: Option<String>,
+}
+
 /// One running app instance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
     pub base_url: Url,
-    /// The Django version the instance runs (Django) or implements (Rust), from its health check.
-    pub django_version: String,
+    pub provenance: Provenance,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -89,9 +96,12 @@ pub(crate) async fn health_check(
     }
     Ok(Instance {
         base_url: base_url.clone(),
-        django_version: body["django_version"]
-            .as_str()
-            .unwrap_or("unknown")
-            .to_owned(),
+        provenance: Provenance {
+            django_version: body["django_version"]
+                .as_str()
+                .unwrap_or("unknown")
+                .to_owned(),
+            python_version: body["python_version"].as_str().map(str::to_owned),
+        },
     })
 }

@@ -47,8 +47,10 @@ impl PythonEnv {
             .unwrap_or_default()
             .trim()
             .to_owned();
-        let (interpreter, python_version) = find_python(&wanted)?;
-        let key = hex_prefix(&Sha256::digest(&pins));
+        let (interpreter, python_version) = find_python(django_dir, &wanted)?;
+        let key = hex_prefix(&Sha256::digest(
+            [pins.as_slice(), interpreter.as_os_str().as_encoded_bytes()].concat(),
+        ));
         let venvs = cache_dir().join("venvs");
         let venv = venvs.join(format!("py{python_version}-{key}"));
         std::fs::create_dir_all(&venvs)
@@ -86,25 +88,46 @@ fn python_version_of(command: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-fn find_python(wanted: &str) -> Result<(PathBuf, String), TargetError> {
-    if let Some(explicit) = std::env::var_os("DJC_PYTHON") {
-        let explicit = PathBuf::from(explicit);
-        let version = python_version_of(&explicit).ok_or_else(|| {
-            TargetError(format!(
-                "DJC_PYTHON={} does not run as Python",
-                explicit.display()
-            ))
-        })?;
-        return Ok((explicit, version));
+/// The interpreter for the local Django: `$DJC_PYTHON`, else the first of `/usr/bin/python<v>`
+/// (the distribution's build, which security fixes reach) and `python<v>` on the PATH that is
+/// Python `<v>` and passes `check_python.py`.
+fn find_python(django_dir: &Path, wanted: &str) -> Result<(PathBuf, String), TargetError> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("DJC_PYTHON") {
+        Some(explicit) => vec![PathBuf::from(explicit)],
+        None => vec![
+            PathBuf::from(format!("/usr/bin/python{wanted}")),
+            PathBuf::from(format!("python{wanted}")),
+        ],
+    };
+    let mut refused = Vec::new();
+    for candidate in candidates {
+        match check_candidate(&candidate, django_dir, wanted) {
+            Ok(version) => return Ok((candidate, version)),
+            Err(why) => refused.push(format!("{}: {why}", candidate.display())),
+        }
     }
-    let command = PathBuf::from(format!("python{wanted}"));
-    match python_version_of(&command) {
-        Some(version) if version.starts_with(&format!("{wanted}.")) => Ok((command, version)),
-        _ => Err(TargetError(format!(
-            "Python {wanted} (pinned in django_reference/PYTHON_VERSION) was not found as `python{wanted}`: \
-             install it, or set DJC_PYTHON=/path/to/python, or point djc at a running Django with --django-url"
-        ))),
+    Err(TargetError(format!(
+        "no Python fit for the local Django (Python {wanted}, pinned in django_reference/PYTHON_VERSION):\n  {}\n\
+         install a current one (apt-get install python{wanted} python{wanted}-venv), set DJC_PYTHON=/path/to/python, \
+         or use --django docker or --django-url",
+        refused.join("\n  ")
+    )))
+}
+
+fn check_candidate(python: &Path, django_dir: &Path, wanted: &str) -> Result<String, String> {
+    let version = python_version_of(python).ok_or("not found, or does not run")?;
+    if !version.starts_with(&format!("{wanted}.")) {
+        return Err(format!("is Python {version}"));
     }
+    let check = Command::new(python)
+        .arg(django_dir.join("check_python.py"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !check.status.success() {
+        return Err(String::from_utf8_lossy(&check.stdout).trim().to_owned());
+    }
+    Ok(version)
 }
 
 fn build(interpreter: &Path, venv: &Path, requirements: &Path) -> Result<(), TargetError> {
@@ -117,7 +140,10 @@ fn build(interpreter: &Path, venv: &Path, requirements: &Path) -> Result<(), Tar
             ))
         })?;
     }
-    let log_path = venv.with_extension("build.log");
+    let log_path = venv.with_file_name(format!(
+        "{}.build.log",
+        venv.file_name().unwrap_or_default().to_string_lossy()
+    ));
     let mut log = std::fs::File::create(&log_path).map_err(|e| TargetError(e.to_string()))?;
     let venv_python = venv.join("bin").join("python");
     let steps: [(&Path, Vec<&std::ffi::OsStr>); 2] = [
