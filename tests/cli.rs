@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{djc, python_available, repo, scratch_suite, text};
+use support::{djc, djc_with_env, python_available, repo, scratch_suite, text};
 
 const SCENARIO: &str = "cookies/set_cookie_plain";
 
@@ -209,7 +209,7 @@ fn django_failing_to_start_exits_with_the_tail_of_its_log() {
         format!("{original}\nraise RuntimeError('broken on purpose for a test')\n"),
     )
     .unwrap();
-    let output = djc(&["run", "--jobs", "1"], dir.path());
+    let output = djc(&["run", "--django", "local", "--jobs", "1"], dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let message = text(&output);
     assert!(message.contains("did not start"), "{message}");
@@ -232,4 +232,22 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+#[test]
+fn no_docker_engine_is_a_clear_message_not_a_stack_trace() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let nowhere = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
+    let output = djc_with_env(&["run", "--django", "docker"], dir.path(), &nowhere);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains("no Docker engine answers at /nonexistent/docker.sock"),
+        "{message}"
+    );
+    assert!(
+        message.contains("--django local"),
+        "it says what to do: {message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
 }

@@ -3,17 +3,24 @@
 
 mod support;
 
-use support::{djc, python_available, repo, scratch_suite, text};
+use support::{djc, djc_with_env, python_available, repo, scratch_suite, text};
 
 #[test]
-fn every_scenario_passes_live_against_local_django() {
-    if !python_available("every_scenario_passes_live_against_local_django") {
+fn every_scenario_passes_live_against_a_local_django_process() {
+    if !python_available("every_scenario_passes_live_against_a_local_django_process") {
         return;
     }
     let report = tempfile::NamedTempFile::new().unwrap();
-    let output = djc(
+    // `--django auto` (the default) with no engine: the local process, and it says so.
+    let output = djc_with_env(
         &["run", "--report", report.path().to_str().unwrap()],
         &repo(),
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert!(
+        text(&output).contains("Django runs as a local process"),
+        "{}",
+        text(&output)
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap_or_default();
@@ -40,7 +47,10 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     let django_dir = repo().join("django_reference");
     let django_dir = django_dir.to_str().unwrap();
 
-    let output = djc(&["record", "--django-dir", django_dir], dir.path());
+    let output = djc(
+        &["record", "--django", "local", "--django-dir", django_dir],
+        dir.path(),
+    );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(
         text(&output).contains("pending review"),
@@ -57,7 +67,14 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     );
 
     let output = djc(
-        &["record", "--accept", "--django-dir", django_dir],
+        &[
+            "record",
+            "--accept",
+            "--django",
+            "local",
+            "--django-dir",
+            django_dir,
+        ],
         dir.path(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -66,7 +83,10 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
         body(&committed)
     );
 
-    let output = djc(&["record", "--django-dir", django_dir], dir.path());
+    let output = djc(
+        &["record", "--django", "local", "--django-dir", django_dir],
+        dir.path(),
+    );
     assert!(
         text(&output).contains(&format!("{id}: unchanged")),
         "{}",

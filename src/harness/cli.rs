@@ -16,7 +16,8 @@ use super::runner::{Runner, Targets};
 use super::scenario::{self, Scenario};
 use super::snapshot::{SnapshotStore, Written};
 use super::suite::{self, Mode, Recorded, Suite};
-use super::target::{DjangoLocal, DjangoUrl, RustTarget, Target};
+use super::target::docker_api::{ApiShim, Engine};
+use super::target::{DjangoDocker, DjangoLocal, DjangoUrl, Images, RustTarget, Target, docker_api};
 
 const STATE_DIR: &str = ".djc";
 const LAST_RUN: &str = ".djc/last-run.json";
@@ -83,6 +84,9 @@ struct SelectArgs {
     /// Only these topics (repeatable, or comma-separated).
     #[arg(long, value_delimiter = ',')]
     topic: Vec<String>,
+    /// Only the scenarios of these settings profiles (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    profile: Vec<String>,
 }
 
 #[derive(Args, Clone)]
@@ -103,9 +107,67 @@ struct CommonArgs {
     /// The Django project to run locally.
     #[arg(long, default_value = "django_reference")]
     django_dir: PathBuf,
+    /// How to run Django: `docker` (a container), `local` (a process from a pinned venv), or
+    /// `auto`: docker when an engine answers, local otherwise.
+    #[arg(long, value_enum, default_value_t = DjangoChoice::Auto)]
+    django: DjangoChoice,
     /// Use a Django that is already running instead of starting one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "django")]
     django_url: Option<url::Url>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DjangoChoice {
+    Auto,
+    Local,
+    Docker,
+}
+
+/// How Django will run, decided before the runtime starts: reaching an older Docker engine
+/// means pointing testcontainers at djc's API proxy through `DOCKER_HOST`, which must be set
+/// while the process has one thread.
+enum DjangoPlan {
+    Url(url::Url),
+    Local,
+    Docker(Option<ShimPlan>),
+    NoEngine(String),
+}
+
+struct ShimPlan {
+    socket: PathBuf,
+    engine: PathBuf,
+    api_version: String,
+}
+
+fn plan_django(common: &CommonArgs) -> DjangoPlan {
+    if let Some(url) = &common.django_url {
+        return DjangoPlan::Url(url.clone());
+    }
+    if common.django == DjangoChoice::Local {
+        return DjangoPlan::Local;
+    }
+    match docker_api::probe() {
+        Engine::Absent(why) if common.django == DjangoChoice::Auto => {
+            eprintln!("djc: {why}: Django runs as a local process");
+            DjangoPlan::Local
+        }
+        Engine::Absent(why) => DjangoPlan::NoEngine(why),
+        Engine::Current => DjangoPlan::Docker(None),
+        Engine::Older {
+            socket,
+            api_version,
+        } => {
+            let proxy =
+                std::env::temp_dir().join(format!("djc-docker-api-{}.sock", std::process::id()));
+            // SAFETY: called from `main` before the runtime or any other thread exists.
+            unsafe { std::env::set_var("DOCKER_HOST", format!("unix://{}", proxy.display())) };
+            DjangoPlan::Docker(Some(ShimPlan {
+                socket: proxy,
+                engine: socket,
+                api_version,
+            }))
+        }
+    }
 }
 
 #[derive(Args)]
@@ -144,12 +206,17 @@ pub fn main() -> ExitCode {
     if let Command::Record(args) = &cli.command {
         prepare_insta(args.accept);
     }
+    let plan = match &cli.command {
+        Command::Run(args) if !args.offline => Some(plan_django(&args.common)),
+        Command::Record(args) => Some(plan_django(&args.common)),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
     let code = runtime.block_on(async move {
-        match dispatch(cli).await {
+        match dispatch(cli, plan).await {
             Ok(code) => code,
             Err(Exit::BadInput(message)) => {
                 eprintln!("djc: {message}");
@@ -199,10 +266,10 @@ fn prepare_insta(accept: bool) {
     }));
 }
 
-async fn dispatch(cli: Cli) -> Result<ExitCode, Exit> {
+async fn dispatch(cli: Cli, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> {
     match cli.command {
-        Command::Run(args) => run(args).await,
-        Command::Record(args) => record(args).await,
+        Command::Run(args) => run(args, plan).await,
+        Command::Record(args) => record(args, plan.expect("record plans its Django")).await,
         Command::Diff { scenario, report } => diff(scenario.as_deref(), &report),
         Command::List(select) => list(&select),
         Command::New { id, scenarios } => new_scenario(&id, &scenarios),
@@ -225,10 +292,14 @@ fn load(select: &SelectArgs) -> Result<(Vec<Scenario>, Profiles, Ledger), Exit> 
             lines.join("\n")
         ))
     })?;
+    let mut scenarios = scenarios;
+    if !select.profile.is_empty() {
+        scenarios.retain(|scenario| select.profile.contains(&scenario.profile));
+    }
     if scenarios.is_empty() {
         return Err(Exit::BadInput(format!(
-            "no scenarios selected in {:?} (topics {:?})",
-            select.scenarios, select.topic
+            "no scenarios selected in {:?} (topics {:?}, profiles {:?})",
+            select.scenarios, select.topic, select.profile
         )));
     }
     let profiles = Profiles::load(&select.scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
@@ -245,14 +316,36 @@ fn load(select: &SelectArgs) -> Result<(Vec<Scenario>, Profiles, Ledger), Exit> 
     Ok((scenarios, profiles, ledger))
 }
 
-fn django_target(common: &CommonArgs) -> Arc<dyn Target> {
-    match &common.django_url {
-        Some(url) => Arc::new(DjangoUrl::new(url.clone())),
-        None => Arc::new(DjangoLocal::new(
-            common.django_dir.clone(),
-            Path::new(STATE_DIR).join("logs"),
-        )),
-    }
+/// The Django target the plan asks for, and the API proxy it needs kept alive (if any).
+async fn django_target(
+    common: &CommonArgs,
+    plan: DjangoPlan,
+) -> Result<(Arc<dyn Target>, Option<ApiShim>), Exit> {
+    let local = || DjangoLocal::new(common.django_dir.clone(), Path::new(STATE_DIR).join("logs"));
+    Ok(match plan {
+        DjangoPlan::Url(url) => (Arc::new(DjangoUrl::new(url)), None),
+        DjangoPlan::Local => (Arc::new(local()), None),
+        DjangoPlan::NoEngine(why) => {
+            return Err(Exit::Failed(format!(
+                "--django docker: {why}; start a Docker engine, or run with --django local"
+            )));
+        }
+        DjangoPlan::Docker(shim) => {
+            let shim = match shim {
+                Some(plan) => Some(
+                    ApiShim::start(&plan.socket, plan.engine, plan.api_version.clone()).map_err(
+                        |e| {
+                            Exit::Failed(format!("cannot listen on {}: {e}", plan.socket.display()))
+                        },
+                    )?,
+                ),
+                None => None,
+            };
+            let target = DjangoDocker::new(common.django_dir.clone(), Images::choose().await);
+            eprintln!("djc: Django runs in containers ({})", target.describe());
+            (Arc::new(target), shim)
+        }
+    })
 }
 
 /// Runs `work` until it ends or Ctrl-C, then stops every target either way.
@@ -267,7 +360,7 @@ async fn with_targets<T>(targets: &Targets, work: impl Future<Output = T>) -> Re
     })
 }
 
-async fn run(args: RunArgs) -> Result<ExitCode, Exit> {
+async fn run(args: RunArgs, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> {
     let common = args.common;
     let (scenarios, profiles, ledger) = load(&common.select)?;
     let mode = if args.offline {
@@ -275,8 +368,15 @@ async fn run(args: RunArgs) -> Result<ExitCode, Exit> {
     } else {
         Mode::Live
     };
+    let (django, _shim) = match plan {
+        Some(plan) => {
+            let (target, shim) = django_target(&common, plan).await?;
+            (Some(target), shim)
+        }
+        None => (None, None),
+    };
     let targets = Targets {
-        django: (mode == Mode::Live).then(|| django_target(&common)),
+        django,
         rust: Some(Arc::new(RustTarget::default()) as Arc<dyn Target>),
     };
     let suite = Arc::new(Suite {
@@ -341,11 +441,12 @@ fn write_file(path: &Path, text: &str) -> Result<(), Exit> {
         .map_err(|e| Exit::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
-async fn record(args: RecordArgs) -> Result<ExitCode, Exit> {
+async fn record(args: RecordArgs, plan: DjangoPlan) -> Result<ExitCode, Exit> {
     let common = args.common;
     let (scenarios, profiles, _ledger) = load(&common.select)?;
+    let (django, _shim) = django_target(&common, plan).await?;
     let targets = Targets {
-        django: Some(django_target(&common)),
+        django: Some(django),
         rust: None,
     };
     let runner = Arc::new(Runner::new(profiles));

@@ -485,6 +485,7 @@ mod tests {
                         django_version: "5.2.19".into(),
                         python_version: None,
                     },
+                    settings: serde_json::Value::Null,
                 })
             })
         }

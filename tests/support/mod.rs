@@ -1,5 +1,7 @@
 //! Shared by the integration tests: running the `djc` binary, and deciding whether the tests that
-//! need Python can run here.
+//! need Python or Docker can run here.
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -9,12 +11,53 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn djc(args: &[&str], cwd: &Path) -> Output {
+    djc_with_env(args, cwd, &[])
+}
+
+pub fn djc_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_djc"))
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("djc runs")
+}
+
+/// Whether a Docker engine answers and the Django image can be built without a registry (the
+/// offline base image exists). Where CI sets `DJC_REQUIRE_DOCKER=1`, either missing fails the
+/// test; elsewhere the test prints why it is skipped.
+pub fn docker_available(test: &str) -> bool {
+    use django_conformance::harness::target::{OFFLINE_BASE_IMAGE, docker_api};
+    let missing = match docker_api::probe() {
+        docker_api::Engine::Absent(why) => Some(why),
+        _ if !docker(&["image", "inspect", OFFLINE_BASE_IMAGE])
+            .status
+            .success() =>
+        {
+            Some(format!(
+                "{OFFLINE_BASE_IMAGE} is missing (django_reference/build-offline-base.sh builds it)"
+            ))
+        }
+        _ => None,
+    };
+    if let Some(why) = missing {
+        assert!(
+            std::env::var_os("DJC_REQUIRE_DOCKER").is_none(),
+            "{test}: Docker is required here (DJC_REQUIRE_DOCKER is set): {why}"
+        );
+        eprintln!("SKIPPED {test}: {why} (set DJC_REQUIRE_DOCKER=1 to make this a failure)");
+        return false;
+    }
+    true
+}
+
+/// The docker CLI, for looking at what a run left behind.
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
 }
 
 pub fn text(output: &Output) -> String {

@@ -1,10 +1,11 @@
-//! A Django that is already running (`--django-url`). It was started with one settings profile,
-//! which this target takes to be `default`.
+//! A Django that is already running (`--django-url`). It runs one settings profile: it serves
+//! the scenarios of every profile whose settings are the ones its health check reports.
 
 use url::Url;
 
 use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
-use crate::harness::profile::{DEFAULT_PROFILE, Profile};
+use crate::harness::profile::Profile;
+use crate::reference::Settings;
 
 pub struct DjangoUrl {
     base_url: Url,
@@ -38,17 +39,27 @@ impl Target for DjangoUrl {
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
         Box::pin(async move {
-            if profile.name != DEFAULT_PROFILE {
-                return Err(TargetError(format!(
-                    "profile {:?} needs its own Django instance, and --django-url serves one (taken as `default`); \
-                     run without --django-url to let djc start one per profile",
-                    profile.name
-                )));
-            }
-            self.instance
+            let instance = self
+                .instance
                 .get_or_init(|| health_check(&self.base_url, TargetKind::Django))
                 .await
-                .clone()
+                .clone()?;
+            let expected =
+                Settings::with_overrides(&serde_json::Value::Object(profile.settings.clone()))
+                    .map_err(|e| TargetError(format!("profile {:?}: {e}", profile.name)))?
+                    .to_json();
+            if instance.settings != expected {
+                return Err(TargetError(format!(
+                    "the Django at {} runs the settings {}, and profile {:?} needs {}: start it with \
+                     DJC_SETTINGS='{}', or select that profile's scenarios only (--profile)",
+                    self.base_url,
+                    instance.settings,
+                    profile.name,
+                    expected,
+                    profile.settings_json()
+                )));
+            }
+            Ok(instance)
         })
     }
 

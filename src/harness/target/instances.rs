@@ -54,7 +54,8 @@ impl<H: Send + Sync> Instances<H> {
             .map_err(Clone::clone)
     }
 
-    /// Every started handle, leaving the set empty.
+    /// Every started handle, leaving the set empty. The handles may still be shared (a
+    /// scenario cut off by Ctrl-C can hold one), so stopping goes through `&H`.
     pub fn take_all(&self) -> Vec<Arc<H>> {
         let cells: Vec<_> = self
             .cells
@@ -64,13 +65,10 @@ impl<H: Send + Sync> Instances<H> {
             .map(|(_, cell)| cell)
             .collect();
         cells
-            .into_iter()
-            .filter_map(|cell| {
-                Arc::try_unwrap(cell)
-                    .ok()?
-                    .into_inner()?
-                    .ok()
-                    .map(|(_, handle)| handle)
+            .iter()
+            .filter_map(|cell| match cell.get() {
+                Some(Ok((_, handle))) => Some(handle.clone()),
+                _ => None,
             })
             .collect()
     }

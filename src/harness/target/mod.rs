@@ -1,8 +1,10 @@
 //! Targets: running implementations of the contract. The runner treats every target alike; a
 //! target starts one instance per settings profile on first use and stops them all on shutdown.
 
+mod django_docker;
 mod django_local;
 mod django_url;
+pub mod docker_api;
 mod instances;
 mod rust;
 mod venv;
@@ -13,6 +15,7 @@ use std::pin::Pin;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use django_docker::{DjangoDocker, Images, OFFLINE_BASE_IMAGE, RUN_LABEL};
 pub use django_local::DjangoLocal;
 pub use django_url::DjangoUrl;
 pub use rust::RustTarget;
@@ -52,6 +55,8 @@ pub struct Provenance {
 pub struct Instance {
     pub base_url: Url,
     pub provenance: Provenance,
+    /// The settings the instance runs with, as its health check reports them.
+    pub settings: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -103,5 +108,6 @@ pub(crate) async fn health_check(
                 .to_owned(),
             python_version: body["python_version"].as_str().map(str::to_owned),
         },
+        settings: body["settings"].clone(),
     })
 }
