@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Mutex;
 
-use support::{djc, docker, docker_available, repo, text};
+use support::{djc, docker, docker_available, interrupt_djc, repo, text};
 
 /// The two tests look at the same engine for leftovers, so they take turns.
 static ENGINE: Mutex<()> = Mutex::new(());
@@ -160,4 +160,30 @@ fn docker_compose_serves_the_same_app() {
         Vec::<String>::new(),
         "docker-compose down leaves no container"
     );
+}
+
+#[test]
+fn ctrl_c_removes_every_container_and_network() {
+    if !docker_available("ctrl_c_removes_every_container_and_network") {
+        return;
+    }
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let running = || {
+        lines(docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=org.django-conformance.run",
+        ]))
+        .len()
+    };
+    // Interrupted once the three profiles' stacks run (nine containers), in mid-run.
+    let output = interrupt_djc(
+        &["run", "--django", "docker", "--jobs", "1"],
+        &repo(),
+        |_| running() >= 9,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("interrupted"), "{}", text(&output));
+    assert_eq!(our_leftovers(), Vec::<String>::new());
 }

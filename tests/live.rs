@@ -3,7 +3,9 @@
 
 mod support;
 
-use support::{djc, djc_with_env, python_available, repo, scratch_suite, text};
+use support::{
+    children_of, djc, djc_with_env, interrupt_djc, python_available, repo, scratch_suite, text,
+};
 
 #[test]
 fn every_scenario_passes_live_against_a_local_django_process() {
@@ -97,4 +99,47 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
 /// A snapshot without its header (which names the source path).
 fn body(snapshot: &str) -> &str {
     snapshot.splitn(3, "---\n").nth(2).unwrap_or_default()
+}
+
+#[test]
+fn ctrl_c_stops_the_local_django() {
+    if !python_available("ctrl_c_stops_the_local_django") {
+        return;
+    }
+    let started = std::sync::Mutex::new(Vec::new());
+    // Interrupted once gunicorn runs (not while the venv is built: its pip would outlive djc).
+    let output = interrupt_djc(
+        &["run", "--django", "local", "--jobs", "1"],
+        &repo(),
+        |pid| {
+            let gunicorns: Vec<String> = children_of(pid)
+                .into_iter()
+                .filter(|child| {
+                    std::fs::read(format!("/proc/{child}/cmdline"))
+                        .is_ok_and(|line| String::from_utf8_lossy(&line).contains("gunicorn"))
+                })
+                .collect();
+            let ready = !gunicorns.is_empty();
+            *started.lock().unwrap() = gunicorns;
+            ready
+        },
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("interrupted"), "{}", text(&output));
+    let started = started.into_inner().unwrap();
+    assert!(!started.is_empty(), "gunicorn was running when Ctrl-C came");
+    for pid in started {
+        assert!(!running(&pid), "gunicorn {pid} outlived djc");
+    }
+}
+
+/// Whether process `pid` still runs: a zombie (killed, waiting for a reaper that a sandbox's
+/// init may never be) runs no more.
+fn running(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name in parentheses, which may itself hold spaces.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    state.is_some_and(|state| state != "Z" && state != "X")
 }

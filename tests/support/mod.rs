@@ -109,3 +109,38 @@ pub fn scratch_suite(ids: &[&str]) -> tempfile::TempDir {
     .unwrap();
     dir
 }
+
+/// Starts `djc` with `args` in `cwd`, waits until `ready` says so (polled, up to 60 s), then sends
+/// SIGINT as Ctrl-C would, and returns its exit and output.
+pub fn interrupt_djc(args: &[&str], cwd: &Path, ready: impl Fn(u32) -> bool) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_djc"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("djc starts");
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) signals a child process this test started; it touches no memory.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    child.wait_with_output().expect("djc exits")
+}
+
+/// The processes whose parent is `pid`.
+pub fn children_of(pid: u32) -> Vec<String> {
+    let output = Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}

@@ -3,7 +3,7 @@
 //! (on exit, Ctrl-C or panic) stops its workers too.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -70,6 +70,9 @@ impl DjangoLocal {
         std::fs::create_dir_all(&self.log_dir)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", self.log_dir.display())))?;
         let log_path = self.log_dir.join(format!("django-{}.log", profile.name));
+        let log_file = tokio::fs::File::create(&log_path)
+            .await
+            .map_err(|e| TargetError(format!("cannot create {}: {e}", log_path.display())))?;
         let mut child = Command::new(&env.python)
             .args([
                 "-m",
@@ -91,7 +94,7 @@ impl DjangoLocal {
             .spawn()
             .map_err(|e| TargetError(format!("cannot start {}: {e}", env.python.display())))?;
         let process_group = child.id().map(|pid| pid as i32);
-        let log = Log::start(&log_path, &mut child).await?;
+        let log = Log::start(log_file, &mut child);
         let process = DjangoProcess {
             child: Mutex::new(Some(child)),
             process_group,
@@ -180,10 +183,9 @@ struct Log {
 }
 
 impl Log {
-    async fn start(path: &Path, child: &mut Child) -> Result<Log, TargetError> {
-        let file = tokio::fs::File::create(path)
-            .await
-            .map_err(|e| TargetError(format!("cannot create {}: {e}", path.display())))?;
+    /// Takes the child's output. Synchronous, so nothing can cancel a start between spawning
+    /// the process and owning it.
+    fn start(file: tokio::fs::File, child: &mut Child) -> Log {
         let file = Arc::new(tokio::sync::Mutex::new(file));
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let (ready_tx, ready) = watch::channel(None);
@@ -194,7 +196,7 @@ impl Log {
         if let Some(stderr) = child.stderr.take() {
             tokio::spawn(pump(stderr, file, tail.clone(), ready_tx));
         }
-        Ok(Log { tail, ready })
+        Log { tail, ready }
     }
 
     fn tail(&self) -> String {

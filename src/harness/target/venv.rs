@@ -1,6 +1,6 @@
 //! The pinned Python environment for the local Django: the Python minor version named in
 //! `django_reference/PYTHON_VERSION` and a venv built once from `requirements.txt`, cached under
-//! a key of both, so it is reused while the pins are unchanged.
+//! a key of the interpreter and the pins, so it is reused while neither changes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,20 +56,40 @@ impl PythonEnv {
         std::fs::create_dir_all(&venvs)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", venvs.display())))?;
         let _lock = FileLock::acquire(&venvs.join(".lock"))?;
-        let complete = venv.join(".djc-complete");
-        if !complete.exists() {
+        if !venv.exists() {
             eprintln!(
                 "djc: building the Django environment once in {} (Python {python_version})",
                 venv.display()
             );
-            build(&interpreter, &venv, &requirements)?;
-            std::fs::write(&complete, &pins).map_err(|e| TargetError(e.to_string()))?;
+            // Built aside and renamed into place: a build cut off by Ctrl-C leaves only its own
+            // folder (its pip may outlive djc), never a half-built venv at the final path.
+            let aside = venv.with_file_name(format!(
+                "{}.building-{}",
+                file_name(&venv),
+                std::process::id()
+            ));
+            let log = venv.with_file_name(format!("{}.build.log", file_name(&venv)));
+            build(&interpreter, &aside, &requirements, &log)?;
+            std::fs::rename(&aside, &venv).map_err(|e| {
+                TargetError(format!(
+                    "cannot move {} to {}: {e}",
+                    aside.display(),
+                    venv.display()
+                ))
+            })?;
         }
         Ok(PythonEnv {
             python: venv.join("bin").join("python"),
             python_version,
         })
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn hex_prefix(digest: &[u8]) -> String {
@@ -130,21 +150,15 @@ fn check_candidate(python: &Path, django_dir: &Path, wanted: &str) -> Result<Str
     Ok(version)
 }
 
-fn build(interpreter: &Path, venv: &Path, requirements: &Path) -> Result<(), TargetError> {
-    if venv.exists() {
-        // A venv without the completion marker is what an interrupted build leaves behind.
-        std::fs::remove_dir_all(venv).map_err(|e| {
-            TargetError(format!(
-                "cannot remove the unfinished {}: {e}",
-                venv.display()
-            ))
-        })?;
-    }
-    let log_path = venv.with_file_name(format!(
-        "{}.build.log",
-        venv.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    let mut log = std::fs::File::create(&log_path).map_err(|e| TargetError(e.to_string()))?;
+/// A venv at `venv` (a fresh path) with the pinned requirements. The venv runs its Python with
+/// `-m`, never its scripts (whose `#!` lines name this path), so it can be moved afterwards.
+fn build(
+    interpreter: &Path,
+    venv: &Path,
+    requirements: &Path,
+    log_path: &Path,
+) -> Result<(), TargetError> {
+    let mut log = std::fs::File::create(log_path).map_err(|e| TargetError(e.to_string()))?;
     let venv_python = venv.join("bin").join("python");
     let steps: [(&Path, Vec<&std::ffi::OsStr>); 2] = [
         (
