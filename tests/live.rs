@@ -128,6 +128,12 @@ fn ctrl_c_stops_the_local_django() {
     assert!(text(&output).contains("interrupted"), "{}", text(&output));
     let started = started.into_inner().unwrap();
     assert!(!started.is_empty(), "gunicorn was running when Ctrl-C came");
+    // A start cut off by Ctrl-C is stopped with SIGKILL to its group, which the kernel carries
+    // out a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while started.iter().any(|pid| running(pid)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     for pid in started {
         assert!(!running(&pid), "gunicorn {pid} outlived djc");
     }

@@ -16,8 +16,9 @@ use super::runner::{Runner, Targets};
 use super::scenario::{self, Scenario};
 use super::snapshot::{SnapshotStore, Written};
 use super::suite::{self, Mode, Recorded, Suite};
-use super::target::docker_api::{ApiShim, Engine};
-use super::target::{DjangoDocker, DjangoLocal, DjangoUrl, Images, RustTarget, Target, docker_api};
+use super::target::choice::{self, DjangoChoice, DjangoPlan};
+use super::target::docker_api::ApiShim;
+use super::target::{DjangoLocal, RustTarget, Target};
 
 const STATE_DIR: &str = ".djc";
 const LAST_RUN: &str = ".djc/last-run.json";
@@ -109,65 +110,28 @@ struct CommonArgs {
     django_dir: PathBuf,
     /// How to run Django: `docker` (a container), `local` (a process from a pinned venv), or
     /// `auto`: docker when an engine answers, local otherwise.
-    #[arg(long, value_enum, default_value_t = DjangoChoice::Auto)]
-    django: DjangoChoice,
+    #[arg(long, value_enum, default_value_t = DjangoArg::Auto)]
+    django: DjangoArg,
     /// Use a Django that is already running instead of starting one.
     #[arg(long, conflicts_with = "django")]
     django_url: Option<url::Url>,
 }
 
+/// `--django`, as clap reads it.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum DjangoChoice {
+enum DjangoArg {
     Auto,
     Local,
     Docker,
 }
 
-/// How Django will run, decided before the runtime starts: reaching an older Docker engine
-/// means pointing testcontainers at djc's API proxy through `DOCKER_HOST`, which must be set
-/// while the process has one thread.
-enum DjangoPlan {
-    Url(url::Url),
-    Local,
-    Docker(Option<ShimPlan>),
-    NoEngine(String),
-}
-
-struct ShimPlan {
-    socket: PathBuf,
-    engine: PathBuf,
-    api_version: String,
-}
-
 fn plan_django(common: &CommonArgs) -> DjangoPlan {
-    if let Some(url) = &common.django_url {
-        return DjangoPlan::Url(url.clone());
-    }
-    if common.django == DjangoChoice::Local {
-        return DjangoPlan::Local;
-    }
-    match docker_api::probe() {
-        Engine::Absent(why) if common.django == DjangoChoice::Auto => {
-            eprintln!("djc: {why}: Django runs as a local process");
-            DjangoPlan::Local
-        }
-        Engine::Absent(why) => DjangoPlan::NoEngine(why),
-        Engine::Current => DjangoPlan::Docker(None),
-        Engine::Older {
-            socket,
-            api_version,
-        } => {
-            let proxy =
-                std::env::temp_dir().join(format!("djc-docker-api-{}.sock", std::process::id()));
-            // SAFETY: called from `main` before the runtime or any other thread exists.
-            unsafe { std::env::set_var("DOCKER_HOST", format!("unix://{}", proxy.display())) };
-            DjangoPlan::Docker(Some(ShimPlan {
-                socket: proxy,
-                engine: socket,
-                api_version,
-            }))
-        }
-    }
+    let choice = match common.django {
+        DjangoArg::Auto => DjangoChoice::Auto,
+        DjangoArg::Local => DjangoChoice::Local,
+        DjangoArg::Docker => DjangoChoice::Docker,
+    };
+    choice::plan(choice, common.django_url.clone())
 }
 
 #[derive(Args)]
@@ -316,36 +280,15 @@ fn load(select: &SelectArgs) -> Result<(Vec<Scenario>, Profiles, Ledger), Exit> 
     Ok((scenarios, profiles, ledger))
 }
 
-/// The Django target the plan asks for, and the API proxy it needs kept alive (if any).
+/// The Django target of `plan`, and the API proxy it needs kept alive (if any).
 async fn django_target(
     common: &CommonArgs,
     plan: DjangoPlan,
 ) -> Result<(Arc<dyn Target>, Option<ApiShim>), Exit> {
-    let local = || DjangoLocal::new(common.django_dir.clone(), Path::new(STATE_DIR).join("logs"));
-    Ok(match plan {
-        DjangoPlan::Url(url) => (Arc::new(DjangoUrl::new(url)), None),
-        DjangoPlan::Local => (Arc::new(local()), None),
-        DjangoPlan::NoEngine(why) => {
-            return Err(Exit::Failed(format!(
-                "--django docker: {why}; start a Docker engine, or run with --django local"
-            )));
-        }
-        DjangoPlan::Docker(shim) => {
-            let shim = match shim {
-                Some(plan) => Some(
-                    ApiShim::start(&plan.socket, plan.engine, plan.api_version.clone()).map_err(
-                        |e| {
-                            Exit::Failed(format!("cannot listen on {}: {e}", plan.socket.display()))
-                        },
-                    )?,
-                ),
-                None => None,
-            };
-            let target = DjangoDocker::new(common.django_dir.clone(), Images::choose().await);
-            eprintln!("djc: Django runs in containers ({})", target.describe());
-            (Arc::new(target), shim)
-        }
-    })
+    let log_dir = Path::new(STATE_DIR).join("logs");
+    plan.start(common.django_dir.clone(), log_dir)
+        .await
+        .map_err(|e| Exit::Failed(e.to_string()))
 }
 
 /// Runs `work` until it ends or Ctrl-C, then stops every target either way.

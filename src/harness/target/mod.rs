@@ -1,6 +1,7 @@
 //! Targets: running implementations of the contract. The runner treats every target alike; a
 //! target starts one instance per settings profile on first use and stops them all on shutdown.
 
+pub mod choice;
 mod django_docker;
 mod django_local;
 mod django_url;
