@@ -57,14 +57,17 @@ impl Images {
     }
 }
 
+/// A Docker API client at the engine's own version, for what testcontainers does not do.
+async fn engine_client() -> Option<testcontainers::bollard::Docker> {
+    let docker = testcontainers::bollard::Docker::connect_with_defaults().ok()?;
+    docker.negotiate_version().await.ok()
+}
+
 async fn image_exists(image: &str) -> bool {
-    let Ok(docker) = testcontainers::bollard::Docker::connect_with_defaults() else {
-        return false;
-    };
-    let Ok(docker) = docker.negotiate_version().await else {
-        return false;
-    };
-    docker.inspect_image(image).await.is_ok()
+    match engine_client().await {
+        Some(docker) => docker.inspect_image(image).await.is_ok(),
+        None => false,
+    }
 }
 
 fn split_image(image: &str) -> (&str, &str) {
@@ -303,10 +306,7 @@ async fn sweep(run_id: &str) {
     use testcontainers::bollard::query_parameters::{
         ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
     };
-    let Ok(docker) = testcontainers::bollard::Docker::connect_with_defaults() else {
-        return;
-    };
-    let Ok(docker) = docker.negotiate_version().await else {
+    let Some(docker) = engine_client().await else {
         return;
     };
     let labelled =
