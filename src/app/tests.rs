@@ -117,6 +117,21 @@ impl Client {
         self.send("POST", path, &[clock], body.to_string().as_bytes())
             .await
     }
+
+    /// `POST /cookies/read` with a `Cookie` header at the given clock.
+    async fn read_with_cookie(&self, clock: &str, cookie: &str, body: Value) -> Reply {
+        let headers = [
+            ("Cookie", cookie.as_bytes()),
+            ("X-Djc-Clock", clock.as_bytes()),
+        ];
+        self.send(
+            "POST",
+            "/cookies/read",
+            &headers,
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
 }
 
 /// Reads one response: the head up to the blank line, then `Content-Length` bytes of body
@@ -517,17 +532,8 @@ async fn signed_lookups_return_the_value_the_default_or_the_500() {
         {"key": "c", "max_age": {"timedelta": 100}, "default": "expired"},
         {"key": "c", "salt": "other", "default": false}
     ]});
-    let headers = [
-        ("Cookie", cookie.as_bytes()),
-        ("X-Djc-Clock", &b"1700000010"[..]),
-    ];
     let reply = client
-        .send(
-            "POST",
-            "/cookies/read",
-            &headers,
-            lookups.to_string().as_bytes(),
-        )
+        .read_with_cookie("1700000010", &cookie, lookups)
         .await;
     assert_eq!(
         reply.json()["signed"],
@@ -539,9 +545,8 @@ async fn signed_lookups_return_the_value_the_default_or_the_500() {
         json!({"key": "t"}),
         json!({"key": "c", "max_age": 5}),
     ] {
-        let body = json!({"signed": [lookup]}).to_string();
         let reply = client
-            .send("POST", "/cookies/read", &headers, body.as_bytes())
+            .read_with_cookie("1700000010", &cookie, json!({"signed": [lookup]}))
             .await;
         assert_eq!(
             reply.status_line, "HTTP/1.1 500 Internal Server Error",
@@ -643,17 +648,8 @@ async fn django_app_test_cookies_read() {
         {"key": "missing", "default": {"x": 1}}
     ]});
     let cookie = format!("a=\"b\\073c\"; c={SIGNED_C}");
-    let headers = [
-        ("Cookie", cookie.as_bytes()),
-        ("X-Djc-Clock", &b"1700000100"[..]),
-    ];
     let reply = client
-        .send(
-            "POST",
-            "/cookies/read",
-            &headers,
-            lookups.to_string().as_bytes(),
-        )
+        .read_with_cookie("1700000100", &cookie, lookups)
         .await;
     assert_eq!(
         reply.json(),
