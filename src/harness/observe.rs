@@ -12,7 +12,7 @@ use super::jar::{Jar, http_date};
 use super::scenario::{ObserveKind, Step};
 use crate::reference::Settings;
 use crate::reference::cookies::{get_signed_cookie, parse_cookie};
-use crate::reference::signing::b62_decode;
+use crate::reference::signing::try_b62_decode;
 
 /// Headers the WSGI or HTTP server adds or chooses, not Django: never compared.
 pub const TRANSPORT_NOISE: [&str; 5] = [
@@ -65,7 +65,9 @@ impl SignedDecoder {
     fn decode(&self, name: &str, raw_value: &str, now: f64) -> Option<Value> {
         let value = parse_cookie(&format!("{name}={raw_value}")).shift_remove(name)?;
         let captures = SIGNED_SHAPE.captures(&value)?;
-        let timestamp = b62_decode(&captures[2]);
+        // A value shaped like a signed one need not hold a timestamp that fits (it comes from
+        // the app under test): one beyond i64 is recorded as null.
+        let timestamp = try_b62_decode(&captures[2]).ok();
         let jar = IndexMap::from([(name.to_owned(), value.clone())]);
         let salt = self
             .salts
@@ -76,7 +78,7 @@ impl SignedDecoder {
             "cookie": name,
             "payload": &captures[1],
             "timestamp": timestamp,
-            "age": now - timestamp as f64,
+            "age": timestamp.map(|timestamp| now - timestamp as f64),
             "salt": salt.unwrap_or(Value::Null),
         }))
     }
@@ -120,7 +122,7 @@ pub fn observe_step(
                 );
             }
             ObserveKind::Jar => {
-                record.insert("jar".into(), jar.observe(now));
+                record.insert("jar".into(), jar.observe());
             }
             ObserveKind::Body => {
                 let (field, body) = observe_body(response);
@@ -302,5 +304,36 @@ mod tests {
     #[test]
     fn header_bytes_read_as_latin1() {
         assert_eq!(latin1(b"caf\xe9"), "café");
+    }
+
+    #[test]
+    fn a_signed_shape_with_a_timestamp_beyond_i64_is_recorded_not_a_panic() {
+        // ../shared/repro/scenario-panics/b62: an 11-character base-62 "timestamp".
+        let decoder = SignedDecoder {
+            settings: Settings::default(),
+            salts: vec![String::new()],
+        };
+        let decoded = decoder
+            .decode("a", "x:zzzzzzzzzzz:AAAAAAAAAAAAAAAAAAAAAAAAAAA", T0)
+            .expect("the value has the signed shape");
+        assert_eq!(decoded["timestamp"], Value::Null);
+        assert_eq!(decoded["age"], Value::Null);
+        assert_eq!(decoded["salt"], Value::Null);
+        let fits = decoder
+            .decode("a", "x:1:AAAAAAAAAAAAAAAAAAAAAAAAAAA", T0)
+            .unwrap();
+        assert_eq!(fits["timestamp"], 1);
+    }
+
+    #[test]
+    fn expires_past_year_9999_is_checked_without_a_panic() {
+        // ../shared/repro/scenario-panics/maxage_panic: `expires = "x"` with `max_age = 1e12`.
+        let parsed = parse_set_cookie("a=b; expires=x; Max-Age=1000000000000; Path=/", T0);
+        assert_eq!(parsed["expires_vs_max_age"], "not a date");
+        let parsed = parse_set_cookie(
+            "a=b; expires=Fri, 31 Dec 9999 23:59:59 GMT; Max-Age=9223372036854775807",
+            f64::MAX,
+        );
+        assert!(parsed["expires_vs_max_age"].is_string());
     }
 }

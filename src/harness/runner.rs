@@ -98,7 +98,9 @@ impl Runner {
             }
             if step.advance > 0.0 {
                 clock += step.advance;
-                jar_advance_all(&mut jars, step.advance, &instance.base_url);
+                for jar in jars.values_mut() {
+                    jar.expire(clock);
+                }
             }
             let jar = jars.entry(step.client.clone()).or_default();
             let (url, response) = self
@@ -194,12 +196,6 @@ impl Runner {
                 body,
             },
         ))
-    }
-}
-
-fn jar_advance_all(jars: &mut HashMap<String, Jar>, by: f64, url: &Url) {
-    for jar in jars.values_mut() {
-        jar.advance(by, url);
     }
 }
 
