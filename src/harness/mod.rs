@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod diff;
+pub mod files;
 pub mod jar;
 pub mod ledger;
 pub mod normalize;

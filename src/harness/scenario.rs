@@ -2,8 +2,10 @@
 //! its id (`scenarios/cookies/max_age.toml` is `cookies/max_age`). Files whose name starts with `_`
 //! are fragments: steps that scenarios include.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use regex::Regex;
@@ -12,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use toml::Spanned;
 
+use super::files::{self, MAX_TOML_BYTES};
+use super::jar::LAST_HTTP_DATE;
 use super::path::FieldGlob;
 use super::target::TargetKind;
 
@@ -21,6 +25,11 @@ pub const LEDGER_FILE: &str = "known-divergences.toml";
 
 /// Where the virtual clock starts unless a scenario says otherwise: Tue, 14 Nov 2023 22:13:20 GMT.
 pub const DEFAULT_CLOCK_START: f64 = 1_700_000_000.0;
+
+/// At most this many steps in one scenario, its includes expanded.
+pub const MAX_STEPS: usize = 10_000;
+/// At most this many includes expanded for one scenario.
+pub const MAX_INCLUDES: usize = 1_000;
 
 /// A scenario file as written. It also serialises, so generated scenarios can be written out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -35,7 +44,7 @@ pub struct ScenarioFile {
     pub profile: Option<String>,
     /// Where the virtual clock starts, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clock: Option<f64>,
+    pub clock: Option<Spanned<f64>>,
     /// Salts tried when decoding signed cookie values (default: the empty salt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_salts: Option<Vec<String>>,
@@ -265,8 +274,9 @@ pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
+/// A TOML file of the scenarios folder: a regular file of at most [`MAX_TOML_BYTES`].
 pub(crate) fn read(file: &Path) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(file).map_err(|e| ScenarioError {
+    files::read_text(file, MAX_TOML_BYTES).map_err(|e| ScenarioError {
         file: file.to_owned(),
         line: None,
         message: format!("cannot read the file: {e}"),
@@ -319,20 +329,31 @@ pub fn load(root: &Path, file: &Path) -> Result<Scenario, ScenarioError> {
             validate_redaction(spanned.get_ref(), origin)
         })
         .collect::<Result<_, _>>()?;
-    let mut steps = Vec::new();
-    expand_steps(
-        file,
-        &source,
-        &parsed.steps,
-        &mut vec![file.to_owned()],
-        &mut steps,
-    )?;
+    let mut expansion = Expansion::new(root, file);
+    expansion.expand(file, &source, &parsed.steps)?;
+    let steps = expansion.steps;
     if steps.is_empty() {
         return Err(ScenarioError {
             file: file.to_owned(),
             line: None,
             message: "a scenario needs at least one [[step]]".into(),
         });
+    }
+    let clock_start = match &parsed.clock {
+        Some(clock) => {
+            let origin = Origin {
+                file: file.to_owned(),
+                line: line_of(&source, clock.span().start),
+            };
+            check_clock(*clock.get_ref(), &origin, "`clock`")?;
+            *clock.get_ref()
+        }
+        None => DEFAULT_CLOCK_START,
+    };
+    let mut clock = clock_start;
+    for step in &steps {
+        clock += step.advance;
+        check_clock(clock, &step.origin, "`advance`")?;
     }
     Ok(Scenario {
         id,
@@ -341,7 +362,7 @@ pub fn load(root: &Path, file: &Path) -> Result<Scenario, ScenarioError> {
         description: parsed.description.unwrap_or_default(),
         tags: parsed.tags,
         profile: parsed.profile.unwrap_or_else(|| "default".to_owned()),
-        clock_start: parsed.clock.unwrap_or(DEFAULT_CLOCK_START),
+        clock_start,
         signing_salts: parsed.signing_salts.unwrap_or_else(|| vec![String::new()]),
         redactions,
         steps,
@@ -383,58 +404,138 @@ fn validate_redaction(spec: &RedactionFile, origin: Origin) -> Result<Redaction,
     })
 }
 
-fn expand_steps(
-    file: &Path,
-    source: &str,
-    entries: &[Spanned<StepFile>],
-    include_stack: &mut Vec<PathBuf>,
-    out: &mut Vec<Step>,
-) -> Result<(), ScenarioError> {
-    for entry in entries {
-        let origin = Origin {
-            file: file.to_owned(),
-            line: line_of(source, entry.span().start),
-        };
-        let spec = entry.get_ref();
-        let Some(include) = &spec.include else {
-            out.push(validate_step(spec, origin, out.len() + 1)?);
-            continue;
-        };
-        let alone = StepFile {
-            include: Some(include.clone()),
-            ..StepFile::default()
-        };
-        if serde_json::to_value(spec).ok() != serde_json::to_value(&alone).ok() {
-            return Err(ScenarioError::at(
-                &origin,
-                "a step with `include` has no other field",
-            ));
-        }
-        let target = file.parent().unwrap_or(Path::new(".")).join(include);
-        if include_stack.contains(&target) {
-            return Err(ScenarioError::at(
-                &origin,
-                format!("`include = {include:?}` includes itself"),
-            ));
-        }
-        let fragment_source = read(&target).map_err(|e| {
-            ScenarioError::at(
-                &origin,
-                format!("cannot include {include:?}: {}", e.message),
-            )
-        })?;
-        let fragment: FragmentFile = parse_toml(&target, &fragment_source)?;
-        include_stack.push(target.clone());
-        expand_steps(
-            &target,
-            &fragment_source,
-            &fragment.steps,
-            include_stack,
-            out,
-        )?;
-        include_stack.pop();
+/// The virtual clock stays where Python's `datetime` can follow it: from the epoch to the end of
+/// year 9999.
+fn check_clock(clock: f64, origin: &Origin, what: &str) -> Result<(), ScenarioError> {
+    if (0.0..=LAST_HTTP_DATE).contains(&clock) {
+        return Ok(());
     }
-    Ok(())
+    Err(ScenarioError::at(
+        origin,
+        format!(
+            "{what} puts the virtual clock at {clock} s; it must stay between 0 and \
+             {LAST_HTTP_DATE} (the end of year 9999, the last instant Python's datetime holds)"
+        ),
+    ))
+}
+
+/// One scenario's steps with its includes expanded, within the folder and the limits.
+struct Expansion {
+    /// The scenarios folder, resolved: includes stay inside it.
+    root: PathBuf,
+    /// The files being expanded, resolved, outermost first: an include of one is a cycle.
+    chain: Vec<PathBuf>,
+    /// Fragments already read, by resolved path: a fragment included many times is read once.
+    fragments: HashMap<PathBuf, Rc<(String, FragmentFile)>>,
+    includes: usize,
+    steps: Vec<Step>,
+}
+
+impl Expansion {
+    fn new(root: &Path, scenario: &Path) -> Expansion {
+        let resolve = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        Expansion {
+            root: resolve(root),
+            chain: vec![resolve(scenario)],
+            fragments: HashMap::new(),
+            includes: 0,
+            steps: Vec::new(),
+        }
+    }
+
+    fn expand(
+        &mut self,
+        file: &Path,
+        source: &str,
+        entries: &[Spanned<StepFile>],
+    ) -> Result<(), ScenarioError> {
+        for entry in entries {
+            let origin = Origin {
+                file: file.to_owned(),
+                line: line_of(source, entry.span().start),
+            };
+            let spec = entry.get_ref();
+            let Some(include) = &spec.include else {
+                if self.steps.len() == MAX_STEPS {
+                    return Err(ScenarioError::at(
+                        &origin,
+                        format!(
+                            "the scenario has more than {MAX_STEPS} steps with its includes \
+                             expanded (the limit)"
+                        ),
+                    ));
+                }
+                let step = validate_step(spec, origin, self.steps.len() + 1)?;
+                self.steps.push(step);
+                continue;
+            };
+            let alone = StepFile {
+                include: Some(include.clone()),
+                ..StepFile::default()
+            };
+            if serde_json::to_value(spec).ok() != serde_json::to_value(&alone).ok() {
+                return Err(ScenarioError::at(
+                    &origin,
+                    "a step with `include` has no other field",
+                ));
+            }
+            let target = file.parent().unwrap_or(Path::new(".")).join(include);
+            let (resolved, fragment) = self.fragment(&target, include, &origin)?;
+            self.chain.push(resolved);
+            self.expand(&target, &fragment.0, &fragment.1.steps)?;
+            self.chain.pop();
+        }
+        Ok(())
+    }
+
+    /// The fragment an `include` names, checked: inside the scenarios folder, no cycle, within
+    /// the include limit, a regular file of bounded size.
+    fn fragment(
+        &mut self,
+        target: &Path,
+        include: &str,
+        origin: &Origin,
+    ) -> Result<(PathBuf, Rc<(String, FragmentFile)>), ScenarioError> {
+        let refuse =
+            |why: String| ScenarioError::at(origin, format!("cannot include {include:?}: {why}"));
+        let resolved = target.canonicalize().map_err(|e| refuse(e.to_string()))?;
+        if !resolved.starts_with(&self.root) {
+            return Err(refuse(format!(
+                "it is outside the scenarios folder {}, and includes stay inside it",
+                self.root.display()
+            )));
+        }
+        if let Some(first) = self.chain.iter().position(|file| *file == resolved) {
+            let cycle: Vec<String> = self.chain[first..]
+                .iter()
+                .chain([&resolved])
+                .map(|file| {
+                    file.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            return Err(refuse(format!(
+                "the includes form a cycle: {}",
+                cycle.join(" → ")
+            )));
+        }
+        self.includes += 1;
+        if self.includes > MAX_INCLUDES {
+            return Err(refuse(format!(
+                "the scenario expands more than {MAX_INCLUDES} includes (the limit)"
+            )));
+        }
+        if let Some(fragment) = self.fragments.get(&resolved) {
+            return Ok((resolved, fragment.clone()));
+        }
+        let source = files::read_text(target, MAX_TOML_BYTES).map_err(|e| refuse(e.to_string()))?;
+        let parsed: FragmentFile = parse_toml(target, &source)?;
+        let fragment = Rc::new((source, parsed));
+        self.fragments.insert(resolved.clone(), fragment.clone());
+        Ok((resolved, fragment))
+    }
 }
 
 fn validate_step(spec: &StepFile, origin: Origin, number: usize) -> Result<Step, ScenarioError> {
@@ -557,6 +658,17 @@ fn collect_toml(
         let fragment = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('_'));
+        let linked = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if path.is_dir() && linked {
+            // A link to a folder above would make the walk endless.
+            return Err(ScenarioError {
+                file: path,
+                line: None,
+                message: "a linked folder inside a topic folder is not followed: \
+                          move its scenarios here, or link the topic folder itself"
+                    .into(),
+            });
+        }
         if path.is_dir() {
             collect_toml(root, &path, found)?;
         } else if path.extension().is_some_and(|e| e == "toml") && !fragment {
@@ -714,11 +826,128 @@ mod tests {
             "cookies/loops.toml",
             "[[step]]\ninclude = \"_loop.toml\"\n",
         );
+        let err = load(dir.path(), &file).unwrap_err();
+        assert!(err.file.ends_with("_loop.toml"), "{err}");
+        assert_eq!(err.line, Some(1), "{err}");
         assert!(
-            load(dir.path(), &file)
-                .unwrap_err()
-                .message
-                .contains("includes itself")
+            err.message
+                .contains("the includes form a cycle: _loop.toml → _loop.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_cycle_through_parent_folders_is_found_and_named() {
+        // ../shared/repro/include-hazards/t1: `_a.toml` includes itself as `../cookies/_a.toml`.
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "cookies/_a.toml",
+            "[[step]]\ninclude = \"../cookies/_a.toml\"\n",
+        );
+        let file = write(
+            dir.path(),
+            "cookies/t1.toml",
+            "[[step]]\ninclude = \"_a.toml\"\n",
+        );
+        let err = load(dir.path(), &file).unwrap_err();
+        assert!(err.file.ends_with("cookies/_a.toml"), "{err}");
+        assert_eq!(err.line, Some(1), "{err}");
+        assert!(err.message.contains("cycle: _a.toml → _a.toml"), "{err}");
+    }
+
+    #[test]
+    fn includes_stay_inside_the_scenarios_folder_and_read_only_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenarios = dir.path().join("scenarios");
+        write(dir.path(), "outside.toml", "[[step]]\npath = \"/\"\n");
+        for (include, problem) in [
+            ("/dev/zero", "outside the scenarios folder"),
+            ("../../outside.toml", "outside the scenarios folder"),
+            ("_missing.toml", "No such file"),
+        ] {
+            let file = write(
+                &scenarios,
+                "cookies/inc.toml",
+                &format!("[[step]]\npath = \"/\"\n[[step]]\ninclude = \"{include}\"\n"),
+            );
+            let err = load(&scenarios, &file).unwrap_err();
+            assert_eq!(err.line, Some(3), "{err}");
+            assert!(err.message.contains(problem), "{include}: {err}");
+        }
+        let fifo = scenarios.join("cookies/_pipe.toml");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let file = write(
+            &scenarios,
+            "cookies/inc.toml",
+            "[[step]]\ninclude = \"_pipe.toml\"\n",
+        );
+        let err = load(&scenarios, &file).unwrap_err();
+        assert!(err.message.contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn expansion_is_bounded_in_steps_and_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "cookies/_many.toml",
+            &"[[step]]\npath = \"/\"\n".repeat(101),
+        );
+        let file = write(
+            dir.path(),
+            "cookies/steps.toml",
+            &"[[step]]\ninclude = \"_many.toml\"\n".repeat(100),
+        );
+        let err = load(dir.path(), &file).unwrap_err();
+        assert!(err.file.ends_with("_many.toml"), "{err}");
+        assert!(err.message.contains("more than 10000 steps"), "{err}");
+        // ../shared/repro/include-hazards/fan6: each fragment includes the next ten times, and
+        // fragments without steps expand to nothing at great cost: includes are bounded too.
+        for level in 1..6 {
+            let next = format!("[[step]]\ninclude = \"_f{}.toml\"\n", level + 1).repeat(10);
+            write(dir.path(), &format!("cookies/_f{level}.toml"), &next);
+        }
+        write(dir.path(), "cookies/_f6.toml", "step = []\n");
+        let file = write(
+            dir.path(),
+            "cookies/fan.toml",
+            "[[step]]\ninclude = \"_f1.toml\"\n",
+        );
+        let err = load(dir.path(), &file).unwrap_err();
+        assert!(
+            err.message.contains("more than 1000 includes (the limit)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_virtual_clock_stays_within_what_python_can_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, line) in [
+            ("clock = 253402300800\n[[step]]\npath = \"/\"\n", 1),
+            ("clock = nan\n[[step]]\npath = \"/\"\n", 1),
+            ("clock = -1\n[[step]]\npath = \"/\"\n", 1),
+            (
+                "[[step]]\npath = \"/\"\n[[step]]\npath = \"/\"\nadvance = 1e308\n",
+                3,
+            ),
+        ] {
+            let file = write(dir.path(), "cookies/clock.toml", text);
+            let err = load(dir.path(), &file).unwrap_err();
+            assert_eq!(err.line, Some(line), "{err}");
+            assert!(err.message.contains("end of year 9999"), "{err}");
+        }
+        let file = write(
+            dir.path(),
+            "cookies/clock.toml",
+            "clock = 253402300790\n[[step]]\npath = \"/\"\nadvance = 9\n",
+        );
+        assert_eq!(
+            load(dir.path(), &file).unwrap().clock_start,
+            253_402_300_790.0
         );
     }
 
