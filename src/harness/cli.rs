@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::ledger::Ledger;
+use super::panics::catch_panic;
 use super::profile::{DEFAULT_PROFILE, Profiles};
 use super::report;
 use super::runner::{Runner, Targets};
@@ -406,8 +407,11 @@ async fn record(args: RecordArgs, plan: DjangoPlan) -> Result<ExitCode, Exit> {
             );
             tasks.spawn(async move {
                 let _permit = permits.acquire().await.expect("never closed");
-                let recorded =
-                    suite::record_one(&runner, &targets, &snapshots, &scenario, args.accept).await;
+                let recording =
+                    suite::record_one(&runner, &targets, &snapshots, &scenario, args.accept);
+                let recorded = catch_panic(recording)
+                    .await
+                    .unwrap_or_else(|panic| Recorded::Error(suite::djc_fault(&panic)));
                 (scenario.id, recorded)
             });
         }

@@ -9,6 +9,7 @@ pub mod jar;
 pub mod ledger;
 pub mod normalize;
 pub mod observe;
+pub mod panics;
 pub mod path;
 pub mod profile;
 pub mod report;

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use super::diff::{Difference, diff_transcripts};
 use super::ledger::{DivergenceClass, Ledger};
 use super::normalize::suggest_pattern;
+use super::panics::{Panic, catch_panic};
 use super::runner::{Runner, Targets};
 use super::scenario::Scenario;
 use super::snapshot::{SnapshotStore, Written};
@@ -131,7 +132,13 @@ pub async fn run(
                 .acquire()
                 .await
                 .expect("the semaphore is never closed");
-            let (outcome, provenance) = run_one(&suite, &scenario).await;
+            let (outcome, provenance) = match catch_panic(run_one(&suite, &scenario)).await {
+                Ok(ran) => ran,
+                Err(panic) => (
+                    Outcome::error(&scenario, djc_fault(&panic)),
+                    Provenance::default(),
+                ),
+            };
             progress(&outcome);
             (index, (outcome, provenance))
         });
@@ -139,15 +146,12 @@ pub async fn run(
     let mut slots: Vec<Option<Outcome>> = vec![None; scenarios.len()];
     let mut provenance = Provenance::default();
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, (outcome, version))) => {
-                if provenance.django_version.is_empty() {
-                    provenance = version;
-                }
-                slots[index] = Some(outcome);
-            }
-            Err(panic) => eprintln!("djc: a scenario task panicked: {panic}"),
+        // Scenario tasks catch their own panics and are never aborted.
+        let (index, (outcome, version)) = joined.expect("a scenario task ends with its outcome");
+        if provenance.django_version.is_empty() {
+            provenance = version;
         }
+        slots[index] = Some(outcome);
     }
     let outcomes: Vec<Outcome> = slots.into_iter().flatten().collect();
     let stale_ledger_entries = stale_entries(&suite.ledger, &scenarios, &outcomes);
@@ -167,20 +171,40 @@ pub fn namespace(scenario: &Scenario, target: TargetKind) -> String {
     format!("{}@{target}-{}-{n}", scenario.id, std::process::id())
 }
 
+/// The error of a scenario during which djc itself panicked.
+pub fn djc_fault(panic: &Panic) -> String {
+    format!("djc failed on this scenario (a bug in djc, please report it): {panic}")
+}
+
+impl Outcome {
+    /// Nothing known yet: an error until a comparison says otherwise.
+    fn new(scenario: &Scenario) -> Outcome {
+        Outcome {
+            id: scenario.id.clone(),
+            topic: scenario.topic.clone(),
+            tags: scenario.tags.clone(),
+            status: Status::Error,
+            file: scenario.file.display().to_string(),
+            error: None,
+            divergences: Vec::new(),
+            drift: Vec::new(),
+            recorded: false,
+            django: None,
+            rust: None,
+        }
+    }
+
+    /// A scenario that could not be compared, and why.
+    fn error(scenario: &Scenario, error: String) -> Outcome {
+        Outcome {
+            error: Some(error),
+            ..Outcome::new(scenario)
+        }
+    }
+}
+
 async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
-    let mut outcome = Outcome {
-        id: scenario.id.clone(),
-        topic: scenario.topic.clone(),
-        tags: scenario.tags.clone(),
-        status: Status::Error,
-        file: scenario.file.display().to_string(),
-        error: None,
-        divergences: Vec::new(),
-        drift: Vec::new(),
-        recorded: false,
-        django: None,
-        rust: None,
-    };
+    let mut outcome = Outcome::new(scenario);
     let golden = match suite.snapshots.read(&scenario.id) {
         Ok(golden) => golden,
         Err(error) => {
@@ -574,6 +598,63 @@ mod tests {
         assert_eq!(
             first.steps[1]["body"]["token"], "<token#2>",
             "a new value gets a new number"
+        );
+    }
+
+    /// A Django that panics inside `instance`: a test-only stand-in for any bug in djc.
+    struct PanickingDjango;
+
+    impl Target for PanickingDjango {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Django
+        }
+        fn describe(&self) -> String {
+            "a panicking fake".into()
+        }
+        fn instance<'a>(&'a self, _: &'a Profile) -> BoxFuture<'a, Result<Instance, TargetError>> {
+            Box::pin(async { panic!("deliberate panic for the test") })
+        }
+        fn shutdown(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scenario_that_panics_is_an_error_in_every_report_and_fails_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = scenario(dir.path(), "[[step]]\npath = \"/token\"\n");
+        let suite = Arc::new(Suite {
+            runner: Runner::new(Profiles::load(&[]).unwrap()),
+            targets: Targets {
+                django: Some(Arc::new(PanickingDjango)),
+                rust: None,
+            },
+            ledger: Ledger::load(&[]).unwrap(),
+            snapshots: SnapshotStore::new(dir.path().join("snapshots")),
+            mode: Mode::Live,
+            jobs: 2,
+        });
+        let result = run(suite, vec![scenario], |_| {}).await;
+        assert_eq!(result.outcomes.len(), 1, "the scenario is still there");
+        let outcome = &result.outcomes[0];
+        assert_eq!(outcome.status, Status::Error);
+        let error = outcome.error.as_deref().unwrap();
+        assert!(error.contains("deliberate panic for the test"), "{error}");
+        assert!(
+            error.contains("panicked at src/harness/suite.rs:"),
+            "{error}"
+        );
+        assert!(!result.clean(), "a panic fails the run");
+        let json = crate::harness::report::json_report(&result);
+        assert_eq!(json["summary"]["errors"], 1);
+        assert_eq!(json["scenarios"][0]["error"], error);
+        let junit = crate::harness::report::junit_report(&result).unwrap();
+        assert!(junit.contains("errors=\"1\""), "{junit}");
+        assert!(junit.contains("deliberate panic for the test"), "{junit}");
+        let summary = crate::harness::report::summary_text(&result);
+        assert!(
+            summary.contains("deliberate panic for the test"),
+            "{summary}"
         );
     }
 }
