@@ -18,6 +18,7 @@ use super::files::{self, MAX_TOML_BYTES};
 use super::jar::LAST_HTTP_DATE;
 use super::path::FieldGlob;
 use super::target::TargetKind;
+use crate::reference::pyjson::float_repr;
 
 /// Files directly in a scenarios folder that are not scenarios.
 pub const PROFILES_FILE: &str = "profiles.toml";
@@ -413,8 +414,9 @@ fn check_clock(clock: f64, origin: &Origin, what: &str) -> Result<(), ScenarioEr
     Err(ScenarioError::at(
         origin,
         format!(
-            "{what} puts the virtual clock at {clock} s; it must stay between 0 and \
-             {LAST_HTTP_DATE} (the end of year 9999, the last instant Python's datetime holds)"
+            "{what} puts the virtual clock at {} s; it must stay between 0 and \
+             {LAST_HTTP_DATE} (the end of year 9999, the last instant Python's datetime holds)",
+            float_repr(clock)
         ),
     ))
 }
