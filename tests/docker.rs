@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Mutex;
 
-use support::{djc, docker, docker_available, interrupt_djc, repo, text};
+use support::{djc, docker, docker_available, repo, signal_djc, text};
 
 /// The two tests look at the same engine for leftovers, so they take turns.
 static ENGINE: Mutex<()> = Mutex::new(());
@@ -178,12 +178,85 @@ fn ctrl_c_removes_every_container_and_network() {
         .len()
     };
     // Interrupted once the three profiles' stacks run (nine containers), in mid-run.
-    let output = interrupt_djc(
+    let output = signal_djc(
         &["run", "--django", "docker", "--jobs", "1"],
         &repo(),
+        libc::SIGINT,
         |_| running() >= 9,
     );
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
     assert!(text(&output).contains("interrupted"), "{}", text(&output));
+    assert_eq!(our_leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn containers_of_a_killed_djc_are_removed_by_the_next_run() {
+    if !docker_available("containers_of_a_killed_djc_are_removed_by_the_next_run") {
+        return;
+    }
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let ours = || {
+        lines(docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            "label=org.django-conformance.run",
+        ]))
+    };
+    let output = signal_djc(
+        &[
+            "run",
+            "--django",
+            "docker",
+            "--jobs",
+            "1",
+            "--profile",
+            "default",
+        ],
+        &repo(),
+        libc::SIGKILL,
+        |_| ours().len() >= 3,
+    );
+    assert_eq!(output.status.code(), None, "killed: {}", text(&output));
+    let orphans = ours();
+    assert!(
+        !orphans.is_empty(),
+        "a killed djc cannot remove its containers"
+    );
+    let output = djc(
+        &["run", "--django", "docker", "--profile", "legacy_salt_off"],
+        &repo(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains("removing the containers of 1 earlier run(s) whose djc is gone"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(our_leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn sigterm_removes_every_container_and_network() {
+    if !docker_available("sigterm_removes_every_container_and_network") {
+        return;
+    }
+    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let output = signal_djc(
+        &["run", "--django", "docker", "--jobs", "1"],
+        &repo(),
+        libc::SIGTERM,
+        |_| {
+            lines(docker(&[
+                "ps",
+                "-q",
+                "--filter",
+                "label=org.django-conformance.run",
+            ]))
+            .len()
+                >= 3
+        },
+    );
+    assert_eq!(output.status.code(), Some(143), "{}", text(&output));
     assert_eq!(our_leftovers(), Vec::<String>::new());
 }

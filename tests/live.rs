@@ -4,7 +4,9 @@
 mod support;
 
 use support::{
-    children_of, djc, djc_with_env, interrupt_djc, python_available, repo, scratch_suite, text,
+    children_of, djc, djc_with_env, gunicorns_below, long_suite, marked_processes,
+    python_available, repo, scratch_suite, send_signal, spawn_marked_djc, still_running_after,
+    text, unique_mark,
 };
 
 #[test]
@@ -101,51 +103,242 @@ fn body(snapshot: &str) -> &str {
     snapshot.splitn(3, "---\n").nth(2).unwrap_or_default()
 }
 
+/// Scenarios for the signal tests: enough copies that a run lasts a few seconds.
+const LONG_SUITE: [&str; 3] = [
+    "cookies/set_cookie_plain",
+    "cookies/signing_dumps_loads",
+    "cookies/jar_expiry_advance",
+];
+
+/// Builds the venv before a test whose signals would otherwise land in the build.
+fn warm_up(dir: &std::path::Path) {
+    let django_dir = repo().join("django_reference");
+    let output = djc(
+        &[
+            "run",
+            "--django",
+            "local",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "--profile",
+            "default",
+        ],
+        dir,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+/// A small generator for the signals' random points: xorshift on a seed from the clock, printed
+/// so that a failure can be replayed with `DJC_TEST_SEED`.
+fn random_delays(count: usize, max_ms: u64) -> Vec<u64> {
+    let mut state: u64 = std::env::var("DJC_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("random points from DJC_TEST_SEED={state}");
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % max_ms
+        })
+        .collect()
+}
+
 #[test]
-fn ctrl_c_stops_the_local_django() {
-    if !python_available("ctrl_c_stops_the_local_django") {
+fn a_signal_at_any_point_of_run_or_record_stops_everything() {
+    if !python_available("a_signal_at_any_point_of_run_or_record_stops_everything") {
         return;
     }
-    let started = std::sync::Mutex::new(Vec::new());
-    // Interrupted once gunicorn runs (not while the venv is built: its pip would outlive djc).
-    let output = interrupt_djc(
-        &["run", "--django", "local", "--jobs", "1"],
-        &repo(),
-        |pid| {
-            let gunicorns: Vec<String> = children_of(pid)
-                .into_iter()
-                .filter(|child| {
-                    std::fs::read(format!("/proc/{child}/cmdline"))
-                        .is_ok_and(|line| String::from_utf8_lossy(&line).contains("gunicorn"))
-                })
-                .collect();
-            let ready = !gunicorns.is_empty();
-            *started.lock().unwrap() = gunicorns;
-            ready
-        },
-    );
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(text(&output).contains("interrupted"), "{}", text(&output));
-    let started = started.into_inner().unwrap();
-    assert!(!started.is_empty(), "gunicorn was running when Ctrl-C came");
-    // A start cut off by Ctrl-C is stopped with SIGKILL to its group, which the kernel carries
-    // out a moment later.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while started.iter().any(|pid| running(pid)) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    let dir = long_suite(&LONG_SUITE, 100);
+    warm_up(dir.path());
+    let django_dir = repo().join("django_reference");
+    let trials = [
+        ("run", libc::SIGINT),
+        ("run", libc::SIGTERM),
+        ("run", libc::SIGHUP),
+        ("record", libc::SIGINT),
+        ("record", libc::SIGTERM),
+        ("record", libc::SIGHUP),
+    ];
+    let delays = random_delays(trials.len() * 3, 3_000);
+    let mut interrupted = 0;
+    for (trial, delay) in trials.iter().cycle().zip(delays) {
+        let (command, signal) = *trial;
+        let mark = unique_mark("signal");
+        let mut child = spawn_marked_djc(
+            &[
+                command,
+                "--django",
+                "local",
+                "--django-dir",
+                django_dir.to_str().unwrap(),
+                "--jobs",
+                "1",
+            ],
+            dir.path(),
+            &mark,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let finished_first = child.try_wait().unwrap().is_some();
+        if !finished_first {
+            send_signal(child.id(), signal);
+        }
+        let output = child.wait_with_output().unwrap();
+        let what = format!("{command} with signal {signal} after {delay} ms");
+        if finished_first {
+            assert!(output.status.code().is_some(), "{what}: {}", text(&output));
+        } else {
+            interrupted += 1;
+            assert_eq!(
+                output.status.code(),
+                Some(128 + signal),
+                "{what}: {}",
+                text(&output)
+            );
+            assert!(
+                text(&output).contains("every app djc started has been stopped"),
+                "{what}: {}",
+                text(&output)
+            );
+        }
+        let left = still_running_after(&marked_processes(&mark), 5);
+        assert_eq!(left, Vec::<u32>::new(), "{what}: processes left behind");
     }
-    for pid in started {
-        assert!(!running(&pid), "gunicorn {pid} outlived djc");
+    assert!(
+        interrupted >= trials.len(),
+        "most signals landed in mid-run: {interrupted}"
+    );
+}
+
+#[test]
+fn a_second_signal_stops_django_at_once() {
+    if !python_available("a_second_signal_stops_django_at_once") {
+        return;
+    }
+    let dir = long_suite(&LONG_SUITE, 40);
+    warm_up(dir.path());
+    let mark = unique_mark("second");
+    let django_dir = repo().join("django_reference");
+    let child = spawn_marked_djc(
+        &[
+            "run",
+            "--django",
+            "local",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "--jobs",
+            "1",
+        ],
+        dir.path(),
+        &mark,
+    );
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gunicorns_below(pid).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    send_signal(pid, libc::SIGINT);
+    send_signal(pid, libc::SIGINT);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    let left = still_running_after(&marked_processes(&mark), 5);
+    assert_eq!(left, Vec::<u32>::new(), "processes left behind");
+}
+
+#[test]
+fn django_dies_with_a_killed_djc() {
+    if !python_available("django_dies_with_a_killed_djc") {
+        return;
+    }
+    let dir = long_suite(&LONG_SUITE, 40);
+    warm_up(dir.path());
+    let mark = unique_mark("sigkill");
+    let django_dir = repo().join("django_reference");
+    for command in ["run", "record"] {
+        let mut child = spawn_marked_djc(
+            &[
+                command,
+                "--django",
+                "local",
+                "--django-dir",
+                django_dir.to_str().unwrap(),
+                "--jobs",
+                "1",
+            ],
+            dir.path(),
+            &mark,
+        );
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while gunicorns_below(pid).len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!marked_processes(&mark).is_empty(), "{command}: Django ran");
+        send_signal(pid, libc::SIGKILL);
+        let _ = child.wait();
+        // The parent-death signal ends each gunicorn master at once; its workers notice their
+        // parent is gone within a second or so.
+        let left = still_running_after(&marked_processes(&mark), 10);
+        assert_eq!(left, Vec::<u32>::new(), "{command}: processes outlived djc");
     }
 }
 
-/// Whether process `pid` still runs: a zombie (killed, waiting for a reaper that a sandbox's
-/// init may never be) runs no more.
-fn running(pid: &str) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The state follows the command name in parentheses, which may itself hold spaces.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    state.is_some_and(|state| state != "Z" && state != "X")
+#[test]
+fn a_django_that_dies_mid_run_is_reported_and_leaves_no_worker() {
+    if !python_available("a_django_that_dies_mid_run_is_reported_and_leaves_no_worker") {
+        return;
+    }
+    let dir = long_suite(&LONG_SUITE, 40);
+    warm_up(dir.path());
+    let mark = unique_mark("dies");
+    let django_dir = repo().join("django_reference");
+    let child = spawn_marked_djc(
+        &[
+            "run",
+            "--django",
+            "local",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--profile",
+            "default",
+        ],
+        dir.path(),
+        &mark,
+    );
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let master = loop {
+        let masters: Vec<u32> = children_of(pid)
+            .into_iter()
+            .filter(|child| gunicorns_below(pid).contains(child))
+            .collect();
+        if let (Some(master), false) = (masters.first(), gunicorns_below(pid).len() < 2) {
+            break *master;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gunicorn never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    send_signal(master, libc::SIGKILL);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains("exited during the run (signal: 9 (SIGKILL))"),
+        "{message}"
+    );
+    let left = still_running_after(&marked_processes(&mark), 5);
+    assert_eq!(left, Vec::<u32>::new(), "an orphaned worker carried on");
 }

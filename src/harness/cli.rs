@@ -1,6 +1,6 @@
 //! The `djc` command line. Exit codes: 0 nothing unexplained diverged, 1 a divergence, drift,
-//! stale ledger entry, scenario error or Ctrl-C (after stopping every app it started), 2 bad input
-//! or usage.
+//! stale ledger entry or scenario error, 2 bad input or usage, 128 + the signal's number when a
+//! signal (Ctrl-C, SIGTERM, SIGHUP) ended it, after stopping every app it started.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::interrupt::{Interrupt, Stop};
 use super::ledger::Ledger;
 use super::panics::catch_panic;
 use super::profile::{DEFAULT_PROFILE, Profiles};
@@ -18,7 +19,6 @@ use super::scenario::{self, Scenario};
 use super::snapshot::{SnapshotStore, Written};
 use super::suite::{self, Mode, Recorded, Suite};
 use super::target::choice::{self, DjangoChoice, DjangoPlan};
-use super::target::docker_api::ApiShim;
 use super::target::{DjangoLocal, RustTarget, Target};
 
 const STATE_DIR: &str = ".djc";
@@ -164,6 +164,7 @@ fn default_jobs() -> usize {
 enum Exit {
     BadInput(String),
     Failed(String),
+    Interrupted(Stop),
 }
 
 pub fn main() -> ExitCode {
@@ -180,22 +181,97 @@ pub fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
-    let code = runtime.block_on(async move {
-        match dispatch(cli, plan).await {
-            Ok(code) => code,
-            Err(Exit::BadInput(message)) => {
-                eprintln!("djc: {message}");
-                ExitCode::from(2)
-            }
-            Err(Exit::Failed(message)) => {
-                eprintln!("djc: {message}");
-                ExitCode::from(1)
-            }
-        }
-    });
+    let code = runtime.block_on(run_command(cli, plan));
     // Stop stray reader tasks of child processes without waiting for their pipes.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
+}
+
+/// Runs the command, watching for signals throughout, and stops every app it started whatever
+/// happened: a first signal ends the command and stops them; a second stops them at once.
+async fn run_command(cli: Cli, plan: Option<DjangoPlan>) -> ExitCode {
+    let interrupt = match Interrupt::listen() {
+        Ok(interrupt) => interrupt,
+        Err(e) => {
+            eprintln!("djc: cannot watch for signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // `djc serve` runs until a signal: that is how it ends, not a failure.
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let started = Started::default();
+    let result = tokio::select! {
+        result = dispatch(cli, plan, &started) => result,
+        stop = interrupt.first() => Err(Exit::Interrupted(stop)),
+    };
+    if let Err(Exit::Interrupted(stop)) = &result
+        && !serving
+    {
+        eprintln!(
+            "djc: {}: stopping every app djc started (a second signal stops them at once)",
+            stop.name()
+        );
+    }
+    tokio::select! {
+        () = started.stop() => {}
+        stop = interrupt.second() => {
+            started.kill_now();
+            eprintln!("djc: {}: stopped every local Django at once", stop.name());
+            return ExitCode::from(stop.exit_code());
+        }
+    }
+    let code = match result {
+        Ok(code) => code,
+        Err(Exit::BadInput(message)) => {
+            eprintln!("djc: {message}");
+            ExitCode::from(2)
+        }
+        Err(Exit::Failed(message)) => {
+            eprintln!("djc: {message}");
+            ExitCode::from(1)
+        }
+        Err(Exit::Interrupted(_)) => ExitCode::SUCCESS,
+    };
+    // A signal that came while the apps were being stopped still counts: it was asked for.
+    match interrupt.received() {
+        Some(stop) if !serving => {
+            eprintln!(
+                "djc: interrupted by {}: every app djc started has been stopped",
+                stop.name()
+            );
+            ExitCode::from(stop.exit_code())
+        }
+        _ => code,
+    }
+}
+
+/// Every target a command started, stopped together when it ends.
+#[derive(Default)]
+struct Started(std::sync::Mutex<Vec<Arc<dyn Target>>>);
+
+impl Started {
+    fn add(&self, target: Arc<dyn Target>) -> Arc<dyn Target> {
+        self.0.lock().expect("started lock").push(target.clone());
+        target
+    }
+
+    fn all(&self) -> Vec<Arc<dyn Target>> {
+        self.0.lock().expect("started lock").clone()
+    }
+
+    async fn stop(&self) {
+        let mut stopping = tokio::task::JoinSet::new();
+        for target in self.all() {
+            stopping.spawn(async move { target.shutdown().await });
+        }
+        stopping.join_all().await;
+    }
+
+    fn kill_now(&self) {
+        for target in self.all() {
+            target.kill_now();
+        }
+    }
 }
 
 fn prepare_insta(accept: bool) {
@@ -231,10 +307,12 @@ fn prepare_insta(accept: bool) {
     }));
 }
 
-async fn dispatch(cli: Cli, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> {
+async fn dispatch(cli: Cli, plan: Option<DjangoPlan>, started: &Started) -> Result<ExitCode, Exit> {
     match cli.command {
-        Command::Run(args) => run(args, plan).await,
-        Command::Record(args) => record(args, plan.expect("record plans its Django")).await,
+        Command::Run(args) => run(args, plan, started).await,
+        Command::Record(args) => {
+            record(args, plan.expect("record plans its Django"), started).await
+        }
         Command::Diff { scenario, report } => diff(scenario.as_deref(), &report),
         Command::List(select) => list(&select),
         Command::New { id, scenarios } => new_scenario(&id, &scenarios),
@@ -244,7 +322,7 @@ async fn dispatch(cli: Cli, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> 
             profile,
             scenarios,
             django_dir,
-        } => serve(app, port, &profile, &scenarios, django_dir).await,
+        } => serve(app, port, &profile, &scenarios, django_dir, started).await,
     }
 }
 
@@ -281,30 +359,21 @@ fn load(select: &SelectArgs) -> Result<(Vec<Scenario>, Profiles, Ledger), Exit> 
     Ok((scenarios, profiles, ledger))
 }
 
-/// The Django target of `plan`, and the API proxy it needs kept alive (if any).
+/// The Django target of `plan`, registered to be stopped when the command ends.
 async fn django_target(
     common: &CommonArgs,
     plan: DjangoPlan,
-) -> Result<(Arc<dyn Target>, Option<ApiShim>), Exit> {
+    started: &Started,
+) -> Result<Arc<dyn Target>, Exit> {
     let log_dir = Path::new(STATE_DIR).join("logs");
-    plan.start(common.django_dir.clone(), log_dir)
+    let target = plan
+        .start(common.django_dir.clone(), log_dir)
         .await
-        .map_err(|e| Exit::Failed(e.to_string()))
+        .map_err(|e| Exit::Failed(e.to_string()))?;
+    Ok(started.add(target))
 }
 
-/// Runs `work` until it ends or Ctrl-C, then stops every target either way.
-async fn with_targets<T>(targets: &Targets, work: impl Future<Output = T>) -> Result<T, Exit> {
-    let result = tokio::select! {
-        result = work => Some(result),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    targets.shutdown().await;
-    result.ok_or_else(|| {
-        Exit::Failed("interrupted: every app djc started has been stopped".to_owned())
-    })
-}
-
-async fn run(args: RunArgs, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> {
+async fn run(args: RunArgs, plan: Option<DjangoPlan>, started: &Started) -> Result<ExitCode, Exit> {
     let common = args.common;
     let (scenarios, profiles, ledger) = load(&common.select)?;
     let mode = if args.offline {
@@ -312,16 +381,13 @@ async fn run(args: RunArgs, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> 
     } else {
         Mode::Live
     };
-    let (django, _shim) = match plan {
-        Some(plan) => {
-            let (target, shim) = django_target(&common, plan).await?;
-            (Some(target), shim)
-        }
-        None => (None, None),
+    let django = match plan {
+        Some(plan) => Some(django_target(&common, plan, started).await?),
+        None => None,
     };
     let targets = Targets {
         django,
-        rust: Some(Arc::new(RustTarget::default()) as Arc<dyn Target>),
+        rust: Some(started.add(Arc::new(RustTarget::default()))),
     };
     let suite = Arc::new(Suite {
         runner: Runner::new(profiles),
@@ -333,14 +399,11 @@ async fn run(args: RunArgs, plan: Option<DjangoPlan>) -> Result<ExitCode, Exit> 
     });
     let bar = progress_bar(scenarios.len());
     let ticker = bar.clone();
-    let result = with_targets(
-        &targets,
-        suite::run(suite, scenarios, move |outcome| {
-            ticker.set_message(outcome.id.clone());
-            ticker.inc(1);
-        }),
-    )
-    .await?;
+    let result = suite::run(suite, scenarios, move |outcome| {
+        ticker.set_message(outcome.id.clone());
+        ticker.inc(1);
+    })
+    .await;
     bar.finish_and_clear();
     if let Some(django) = &targets.django {
         println!("compared {} with rust (in process)", django.describe());
@@ -385,10 +448,10 @@ fn write_file(path: &Path, text: &str) -> Result<(), Exit> {
         .map_err(|e| Exit::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
-async fn record(args: RecordArgs, plan: DjangoPlan) -> Result<ExitCode, Exit> {
+async fn record(args: RecordArgs, plan: DjangoPlan, started: &Started) -> Result<ExitCode, Exit> {
     let common = args.common;
     let (scenarios, profiles, _ledger) = load(&common.select)?;
-    let (django, _shim) = django_target(&common, plan).await?;
+    let django = django_target(&common, plan, started).await?;
     let targets = Targets {
         django: Some(django),
         rust: None,
@@ -423,7 +486,7 @@ async fn record(args: RecordArgs, plan: DjangoPlan) -> Result<ExitCode, Exit> {
         results.sort_by(|a, b| a.0.cmp(&b.0));
         Ok::<_, Exit>(results)
     };
-    let results = with_targets(&targets, work).await??;
+    let results = work.await?;
     let (mut pending, mut failed) = (0, 0);
     for (id, recorded) in &results {
         match recorded {
@@ -531,6 +594,7 @@ async fn serve(
     profile_name: &str,
     scenarios: &[PathBuf],
     django_dir: PathBuf,
+    started: &Started,
 ) -> Result<ExitCode, Exit> {
     let profiles = Profiles::load(scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
     let profile = profiles
@@ -549,14 +613,14 @@ async fn serve(
             println!(
                 "rust app (profile {profile_name}) on http://127.0.0.1:{port}/ — Ctrl-C stops it"
             );
-            tokio::select! {
-                served = crate::app::serve(listener, settings) => served.map_err(|e| Exit::Failed(e.to_string()))?,
-                _ = tokio::signal::ctrl_c() => {}
-            }
+            crate::app::serve(listener, settings)
+                .await
+                .map_err(|e| Exit::Failed(e.to_string()))?;
         }
         App::Django => {
-            let target =
-                DjangoLocal::new(django_dir, Path::new(STATE_DIR).join("logs")).with_port(port);
+            let target = started.add(Arc::new(
+                DjangoLocal::new(django_dir, Path::new(STATE_DIR).join("logs")).with_port(port),
+            ));
             let instance = target
                 .instance(&profile)
                 .await
@@ -565,8 +629,7 @@ async fn serve(
                 "django {} (profile {profile_name}) on {} — Ctrl-C stops it",
                 instance.provenance.django_version, instance.base_url
             );
-            let _ = tokio::signal::ctrl_c().await;
-            target.shutdown().await;
+            std::future::pending::<()>().await;
         }
     }
     Ok(ExitCode::SUCCESS)

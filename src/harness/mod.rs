@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod diff;
 pub mod files;
+pub mod interrupt;
 pub mod jar;
 pub mod ledger;
 pub mod normalize;

@@ -103,10 +103,14 @@ impl Runner {
                 }
             }
             let jar = jars.entry(step.client.clone()).or_default();
-            let (url, response) = self
-                .send(step, &instance, jar, clock, namespace)
-                .await
-                .map_err(at)?;
+            let (url, response) = match self.send(step, &instance, jar, clock, namespace).await {
+                Ok(sent) => sent,
+                // The target may know why (its process exited): that says more than the socket.
+                Err(error) => match target.diagnose(profile).await {
+                    Some(cause) => return Err(at(format!("{error}: {cause}"))),
+                    None => return Err(at(error)),
+                },
+            };
             if let Some(problem) = response.header_values("x-djc-contract-error").first() {
                 return Err(at(format!(
                     "the {kind} app refused the request as outside the contract: {problem}"

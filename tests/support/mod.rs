@@ -110,37 +110,157 @@ pub fn scratch_suite(ids: &[&str]) -> tempfile::TempDir {
     dir
 }
 
-/// Starts `djc` with `args` in `cwd`, waits until `ready` says so (polled, up to 60 s), then sends
-/// SIGINT as Ctrl-C would, and returns its exit and output.
-pub fn interrupt_djc(args: &[&str], cwd: &Path, ready: impl Fn(u32) -> bool) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_djc"))
+/// Starts `djc` with `args` in `cwd`, its output captured.
+pub fn spawn_djc(args: &[&str], cwd: &Path) -> std::process::Child {
+    spawn_marked_djc(args, cwd, "")
+}
+
+/// The environment variable that marks every process a test's djc starts.
+const MARK: &str = "DJC_TEST_MARK";
+
+/// Starts `djc` like [`spawn_djc`], with `mark` in the environment of djc and of everything it
+/// starts, so [`marked_processes`] finds them even once djc is gone.
+pub fn spawn_marked_djc(args: &[&str], cwd: &Path, mark: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_djc"))
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .env(MARK, mark)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("djc starts");
+        .expect("djc starts")
+}
+
+/// A mark no other test uses.
+pub fn unique_mark(test: &str) -> String {
+    format!(
+        "{test}-{}-{:?}",
+        std::process::id(),
+        std::time::Instant::now()
+    )
+}
+
+/// The running processes whose environment carries `mark`.
+pub fn marked_processes(mark: &str) -> Vec<u32> {
+    let wanted = format!("{MARK}={mark}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|&b| b == 0)
+                    .any(|var| var == wanted.as_bytes())
+            })
+        })
+        .filter(|pid| running(*pid))
+        .collect()
+}
+
+/// Sends `signal` to process `pid`.
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) signals a process this test started; it touches no memory.
+    unsafe {
+        libc::kill(pid as i32, signal);
+    }
+}
+
+/// Starts `djc` with `args` in `cwd`, waits until `ready` says so (polled, up to 60 s), then sends
+/// `signal`, and returns its exit and output.
+pub fn signal_djc(
+    args: &[&str],
+    cwd: &Path,
+    signal: libc::c_int,
+    ready: impl Fn(u32) -> bool,
+) -> Output {
+    let child = spawn_djc(args, cwd);
     let pid = child.id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !ready(pid) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // SAFETY: kill(2) signals a child process this test started; it touches no memory.
-    unsafe {
-        libc::kill(pid as i32, libc::SIGINT);
-    }
+    send_signal(pid, signal);
     child.wait_with_output().expect("djc exits")
 }
 
 /// The processes whose parent is `pid`.
-pub fn children_of(pid: u32) -> Vec<String> {
+pub fn children_of(pid: u32) -> Vec<u32> {
     let output = Command::new("pgrep")
         .args(["-P", &pid.to_string()])
         .output()
         .expect("pgrep runs");
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .map(str::to_owned)
+        .filter_map(|line| line.trim().parse().ok())
         .collect()
+}
+
+/// Every process below `pid`: children, their children, and so on.
+pub fn descendants_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        for child in children_of(parent) {
+            found.push(child);
+            next.push(child);
+        }
+    }
+    found
+}
+
+/// The gunicorn processes (masters and workers) below `pid`.
+pub fn gunicorns_below(pid: u32) -> Vec<u32> {
+    descendants_of(pid)
+        .into_iter()
+        .filter(|child| {
+            std::fs::read(format!("/proc/{child}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains("gunicorn"))
+        })
+        .collect()
+}
+
+/// Whether process `pid` still runs: a zombie (killed, waiting for a reaper that a sandbox's
+/// init may never be) runs no more.
+pub fn running(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name in parentheses, which may itself hold spaces.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    state.is_some_and(|state| state != "Z" && state != "X")
+}
+
+/// Waits up to `seconds` for every process of `pids` to be gone; returns those still running.
+pub fn still_running_after(pids: &[u32], seconds: u64) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|pid| running(*pid)).collect();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A scratch suite whose run takes a while: `copies` copies of each of the given scenarios
+/// (`<id>_<n>`), with their snapshots, so signals can land at any point of a run.
+pub fn long_suite(ids: &[&str], copies: usize) -> tempfile::TempDir {
+    let dir = scratch_suite(ids);
+    for id in ids {
+        for (folder, extension) in [("scenarios", "toml"), ("snapshots", "snap")] {
+            let from = dir.path().join(folder).join(format!("{id}.{extension}"));
+            for n in 1..copies {
+                let to = dir
+                    .path()
+                    .join(folder)
+                    .join(format!("{id}_{n}.{extension}"));
+                std::fs::copy(&from, &to).unwrap();
+            }
+        }
+    }
+    dir
 }

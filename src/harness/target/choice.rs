@@ -50,8 +50,11 @@ pub fn plan(choice: DjangoChoice, url: Option<url::Url>) -> DjangoPlan {
             socket,
             api_version,
         } => {
-            let proxy =
-                std::env::temp_dir().join(format!("djc-docker-api-{}.sock", std::process::id()));
+            let proxy = std::env::temp_dir().join(format!(
+                "{}{}.sock",
+                docker_api::SOCKET_PREFIX,
+                std::process::id()
+            ));
             // SAFETY: the caller runs this before the runtime or any other thread exists.
             unsafe { std::env::set_var("DOCKER_HOST", format!("unix://{}", proxy.display())) };
             DjangoPlan::Docker(Some(ShimPlan {
@@ -64,16 +67,16 @@ pub fn plan(choice: DjangoChoice, url: Option<url::Url>) -> DjangoPlan {
 }
 
 impl DjangoPlan {
-    /// The target the plan asks for, and the API proxy it needs kept alive (if any).
-    /// `django_dir` is the Django project; a local process logs into `log_dir`.
+    /// The target the plan asks for. `django_dir` is the Django project; a local process logs
+    /// into `log_dir`.
     pub async fn start(
         self,
         django_dir: PathBuf,
         log_dir: PathBuf,
-    ) -> Result<(Arc<dyn Target>, Option<ApiShim>), TargetError> {
+    ) -> Result<Arc<dyn Target>, TargetError> {
         Ok(match self {
-            DjangoPlan::Url(url) => (Arc::new(DjangoUrl::new(url)), None),
-            DjangoPlan::Local => (Arc::new(DjangoLocal::new(django_dir, log_dir)), None),
+            DjangoPlan::Url(url) => Arc::new(DjangoUrl::new(url)),
+            DjangoPlan::Local => Arc::new(DjangoLocal::new(django_dir, log_dir)),
             DjangoPlan::NoEngine(why) => {
                 return Err(TargetError(format!(
                     "--django docker: {why}; start a Docker engine, or run with --django local"
@@ -93,9 +96,9 @@ impl DjangoPlan {
                     ),
                     None => None,
                 };
-                let target = DjangoDocker::new(django_dir, Images::choose().await);
+                let target = DjangoDocker::new(django_dir, Images::choose().await, shim);
                 eprintln!("djc: Django runs in containers ({})", target.describe());
-                (Arc::new(target), shim)
+                Arc::new(target)
             }
         })
     }

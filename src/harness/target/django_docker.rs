@@ -1,7 +1,8 @@
 //! Django in a container: testcontainers builds the reference image from
 //! `django_reference/Dockerfile` when it is missing, then starts it per settings profile with
-//! Redis and memcached on a private network. Everything is labelled with the run's id and removed
-//! on exit, on Ctrl-C and on a panic (testcontainers removes a container when it is dropped).
+//! Redis and memcached on a private network. Everything is labelled with the run's id and the
+//! process that owns it, and removed on exit, on a signal and on a panic (testcontainers removes
+//! a container when it is dropped). What a killed djc could not remove, the next run does.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use testcontainers::runners::{AsyncBuilder, AsyncRunner};
 use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt};
 use tokio::sync::OnceCell;
 
+use super::docker_api::ApiShim;
 use super::instances::Instances;
 use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
 use crate::harness::profile::Profile;
@@ -20,6 +22,8 @@ use crate::harness::profile::Profile;
 pub const OFFLINE_BASE_IMAGE: &str = "django-conformance-base:bookworm";
 /// The label on every container djc starts, valued with the run's id.
 pub const RUN_LABEL: &str = "org.django-conformance.run";
+/// The label naming the djc process that owns a container: `<boot id>/<pid>/<start time>`.
+pub const OWNER_LABEL: &str = "org.django-conformance.owner";
 const DJANGO_IMAGE: &str = "django-conformance-django";
 const DJANGO_PORT: u16 = 8000;
 const READY_LINE: &str = "djc: listening on";
@@ -81,12 +85,15 @@ pub struct DjangoDocker {
     django_dir: PathBuf,
     images: Images,
     run_id: String,
+    owner: String,
     image: OnceCell<Result<String, TargetError>>,
     instances: Instances<Stack>,
+    /// The API version proxy an older engine needs, alive as long as the containers are.
+    _api: Option<ApiShim>,
 }
 
 impl DjangoDocker {
-    pub fn new(django_dir: PathBuf, images: Images) -> DjangoDocker {
+    pub fn new(django_dir: PathBuf, images: Images, api: Option<ApiShim>) -> DjangoDocker {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -96,15 +103,19 @@ impl DjangoDocker {
             django_dir,
             images,
             run_id,
+            owner: owner::this_process(),
             image: OnceCell::new(),
             instances: Instances::default(),
+            _api: api,
         }
     }
 
     /// The Django image's tag: a digest of the project and the base, so any change rebuilds it.
+    /// Before the first container starts, the containers of runs whose djc is gone are removed.
     async fn django_image(&self) -> Result<String, TargetError> {
         self.image
             .get_or_init(|| async {
+                sweep_dead_runs().await;
                 let tag = context_digest(&self.django_dir, &self.images.base)
                     .map_err(|e| TargetError(format!("cannot read {}: {e}", self.django_dir.display())))?;
                 // The built image is found again by its tag when each profile starts.
@@ -141,6 +152,7 @@ impl DjangoDocker {
                 .with_network(&network)
                 .with_container_name(format!("{prefix}-{name}"))
                 .with_label(RUN_LABEL, &self.run_id)
+                .with_label(OWNER_LABEL, &self.owner)
         };
         let redis = store(&self.images.redis, "redis")
             .with_cmd([
@@ -178,6 +190,7 @@ impl DjangoDocker {
             .with_network(&network)
             .with_container_name(format!("{prefix}-django"))
             .with_label(RUN_LABEL, &self.run_id)
+            .with_label(OWNER_LABEL, &self.owner)
             .with_env_var("DJC_SETTINGS", profile.settings_json())
             .with_env_var("DJC_REDIS_URL", format!("redis://{prefix}-redis:6379/0"))
             .with_env_var(
@@ -298,46 +311,138 @@ impl Stack {
             let _ = container.rm().await;
         }
     }
+
+    /// Why the Django container no longer answers, if it has exited.
+    async fn diagnose(&self, profile: &str) -> Option<String> {
+        let containers = self.containers.lock().await;
+        let django = containers.first()?;
+        if django.is_running().await.unwrap_or(true) {
+            return None;
+        }
+        let log =
+            String::from_utf8_lossy(&django.stderr_to_vec().await.unwrap_or_default()).into_owned();
+        Some(format!(
+            "the Django container (profile {profile:?}) exited during the run; the last lines of \
+             its log:\n{}",
+            super::django_local::tail_lines(&log, 30)
+        ))
+    }
 }
 
 /// Removes every container labelled with `run_id` and every network named for it, whoever holds
-/// them: the guarantee behind Ctrl-C, when a start may have been cut off half way.
+/// them: the guarantee behind a signal, when a start may have been cut off half way.
 async fn sweep(run_id: &str) {
-    use testcontainers::bollard::query_parameters::{
-        ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
-    };
     let Some(docker) = engine_client().await else {
         return;
     };
-    let labelled =
-        std::collections::HashMap::from([("label", vec![format!("{RUN_LABEL}={run_id}")])]);
+    remove_runs(&docker, &[run_id.to_owned()]).await;
+}
+
+/// Removes the containers and networks of runs whose djc process is gone (killed, say).
+async fn sweep_dead_runs() {
+    use testcontainers::bollard::query_parameters::ListContainersOptionsBuilder;
+    let Some(docker) = engine_client().await else {
+        return;
+    };
+    let ours = std::collections::HashMap::from([("label", vec![OWNER_LABEL.to_owned()])]);
     let listed = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
                 .all(true)
-                .filters(&labelled)
+                .filters(&ours)
                 .build(),
         ))
-        .await;
-    for container in listed.unwrap_or_default() {
-        if let Some(id) = container.id {
-            let force = RemoveContainerOptionsBuilder::new()
-                .force(true)
-                .v(true)
-                .build();
-            let _ = docker.remove_container(&id, Some(force)).await;
+        .await
+        .unwrap_or_default();
+    let mut dead: Vec<String> = listed
+        .iter()
+        .filter_map(|container| {
+            let labels = container.labels.as_ref()?;
+            let owner = labels.get(OWNER_LABEL)?;
+            (!owner::is_alive(owner)).then(|| labels.get(RUN_LABEL).cloned())?
+        })
+        .collect();
+    dead.sort();
+    dead.dedup();
+    if !dead.is_empty() {
+        eprintln!(
+            "djc: removing the containers of {} earlier run(s) whose djc is gone",
+            dead.len()
+        );
+        remove_runs(&docker, &dead).await;
+    }
+}
+
+async fn remove_runs(docker: &testcontainers::bollard::Docker, run_ids: &[String]) {
+    use testcontainers::bollard::query_parameters::{
+        ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    };
+    for run_id in run_ids {
+        let labelled =
+            std::collections::HashMap::from([("label", vec![format!("{RUN_LABEL}={run_id}")])]);
+        let listed = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&labelled)
+                    .build(),
+            ))
+            .await;
+        for container in listed.unwrap_or_default() {
+            if let Some(id) = container.id {
+                let force = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                let _ = docker.remove_container(&id, Some(force)).await;
+            }
+        }
+        let named = std::collections::HashMap::from([("name", vec![format!("djc-{run_id}-")])]);
+        let networks = docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&named).build(),
+            ))
+            .await;
+        for network in networks.unwrap_or_default() {
+            if let Some(id) = network.id {
+                let _ = docker.remove_network(&id).await;
+            }
         }
     }
-    let named = std::collections::HashMap::from([("name", vec![format!("djc-{run_id}-")])]);
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::new().filters(&named).build(),
-        ))
-        .await;
-    for network in networks.unwrap_or_default() {
-        if let Some(id) = network.id {
-            let _ = docker.remove_network(&id).await;
-        }
+}
+
+/// Who owns a container: the djc process that started it, named so that a reused process id
+/// or a reboot is not mistaken for it.
+mod owner {
+    fn boot_id() -> String {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|id| id.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+    fn start_time(pid: &str) -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let (_, rest) = stat.rsplit_once(')')?;
+        rest.split_whitespace().nth(19).map(str::to_owned)
+    }
+
+    /// `<boot id>/<pid>/<start time>` of this process.
+    pub fn this_process() -> String {
+        let pid = std::process::id().to_string();
+        let start = start_time(&pid).unwrap_or_default();
+        format!("{}/{pid}/{start}", boot_id())
+    }
+
+    /// Whether the process an owner label names still runs.
+    pub fn is_alive(owner: &str) -> bool {
+        let mut parts = owner.splitn(3, '/');
+        let (Some(boot), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        boot == boot_id() && start_time(pid).as_deref() == Some(start)
     }
 }
 
@@ -354,18 +459,32 @@ impl Target for DjangoDocker {
         &'a self,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
-        Box::pin(
-            self.instances
-                .get_or_start(&profile.name, || self.start(profile)),
-        )
+        Box::pin(async move {
+            let (instance, _stack) = self
+                .instances
+                .get_or_start(&profile.name, || self.start(profile))
+                .await?;
+            Ok(instance)
+        })
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            let mut removing = tokio::task::JoinSet::new();
             for stack in self.instances.take_all() {
-                stack.remove().await;
+                removing.spawn(async move { stack.remove().await });
             }
+            removing.join_all().await;
             sweep(&self.run_id).await;
+        })
+    }
+
+    fn diagnose<'a>(&'a self, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.instances
+                .get(&profile.name)?
+                .diagnose(&profile.name)
+                .await
         })
     }
 }

@@ -1,16 +1,17 @@
 //! Django as a local process: gunicorn (the WSGI server the container uses too) on a random
 //! loopback port, one process per settings profile, in its own process group so that stopping it
-//! (on exit, Ctrl-C or panic) stops its workers too.
+//! stops its workers too. It dies with djc (the parent-death signal) even when djc is killed, and
+//! when it exits on its own during a run, djc says so and ends its workers: no orphan answers on.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::{OnceCell, oneshot, watch};
 
 use super::instances::Instances;
 use super::venv::PythonEnv;
@@ -20,6 +21,7 @@ use crate::harness::profile::Profile;
 /// gunicorn prints this line (from `django_reference/gunicorn.conf.py`) once it listens.
 const READY_PREFIX: &str = "djc: listening on ";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long gunicorn may take over its quick shutdown before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 const LOG_TAIL_LINES: usize = 30;
 
@@ -73,7 +75,8 @@ impl DjangoLocal {
         let log_file = tokio::fs::File::create(&log_path)
             .await
             .map_err(|e| TargetError(format!("cannot create {}: {e}", log_path.display())))?;
-        let mut child = Command::new(&env.python)
+        let mut command = Command::new(&env.python);
+        command
             .args([
                 "-m",
                 "gunicorn",
@@ -90,15 +93,21 @@ impl DjangoLocal {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        die_with_parent(command.as_std_mut());
+        let mut child = command
             .spawn()
             .map_err(|e| TargetError(format!("cannot start {}: {e}", env.python.display())))?;
-        let process_group = child.id().map(|pid| pid as i32);
         let log = Log::start(log_file, &mut child);
-        let process = DjangoProcess {
-            child: Mutex::new(Some(child)),
-            process_group,
-        };
+        let process = DjangoProcess::watch(
+            child,
+            log.clone(),
+            format!(
+                "Django (profile {:?}, log {})",
+                profile.name,
+                log_path.display()
+            ),
+        );
         let ready = wait_until_ready(&process, &log).await;
         let instance = match ready {
             Ok(url) => health_check(&url, TargetKind::Django).await,
@@ -119,6 +128,26 @@ impl DjangoLocal {
     }
 }
 
+/// The child gets SIGKILL when the thread that started it ends, so Django never outlives djc,
+/// even when djc itself is killed. Children are started from the runtime's threads, which live
+/// as long as djc does (never from a short-lived blocking thread).
+pub(crate) fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only makes two system
+    // calls that are async-signal-safe.
+    unsafe {
+        let parent = libc::getpid();
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent may have died before prctl: then nothing would send the signal.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
 impl Target for DjangoLocal {
     fn kind(&self) -> TargetKind {
         TargetKind::Django
@@ -135,23 +164,43 @@ impl Target for DjangoLocal {
         &'a self,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
-        Box::pin(
-            self.instances
-                .get_or_start(&profile.name, || self.start(profile)),
-        )
+        Box::pin(async move {
+            let (instance, process) = self
+                .instances
+                .get_or_start(&profile.name, || self.start(profile))
+                .await?;
+            match process.ended() {
+                Some(why) => Err(TargetError(why)),
+                None => Ok(instance),
+            }
+        })
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            let mut stopping = tokio::task::JoinSet::new();
             for process in self.instances.take_all() {
-                process.stop().await;
+                stopping.spawn(async move { process.stop().await });
             }
+            stopping.join_all().await;
         })
+    }
+
+    fn diagnose<'a>(&'a self, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move { self.instances.get(&profile.name)?.ended() })
+    }
+
+    fn kill_now(&self) {
+        for process in self.instances.started() {
+            signal_group(process.process_group, libc::SIGKILL);
+        }
     }
 }
 
 async fn wait_until_ready(process: &DjangoProcess, log: &Log) -> Result<url::Url, TargetError> {
     let mut ready = log.ready.clone();
+    let mut ended = process.ended.clone();
+    let mut output_closed = false;
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
         if let Some(url) = ready.borrow_and_update().clone() {
@@ -161,12 +210,12 @@ async fn wait_until_ready(process: &DjangoProcess, log: &Log) -> Result<url::Url
                 ))
             });
         }
-        if let Some(status) = process.exit_status() {
-            return Err(TargetError(format!("the process exited ({status})")));
+        if ended.borrow_and_update().is_some() {
+            return Err(TargetError("the process exited".to_owned()));
         }
         tokio::select! {
-            _ = ready.changed() => {}
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            changed = ready.changed(), if !output_closed => output_closed = changed.is_err(),
+            _ = ended.changed() => {}
             _ = tokio::time::sleep_until(deadline) => {
                 return Err(TargetError(format!("it printed no {READY_PREFIX:?} line within {}s", START_TIMEOUT.as_secs())));
             }
@@ -197,6 +246,15 @@ impl Log {
             tokio::spawn(pump(stderr, file, tail.clone(), ready_tx));
         }
         Log { tail, ready }
+    }
+
+    /// The tail once the process has exited: its last lines may still be on their way.
+    async fn tail_after_exit(&self) -> String {
+        // The pumps hold the sender; it closes when both pipes have reached their end.
+        let mut ready = self.ready.clone();
+        let closed = async { while ready.changed().await.is_ok() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+        self.tail()
     }
 
     fn tail(&self) -> String {
@@ -243,50 +301,88 @@ pub(crate) fn tail_lines(text: &str, count: usize) -> String {
         .join("\n")
 }
 
-/// A running gunicorn and its workers.
+/// A running gunicorn and its workers, watched by a task that owns the child: it reaps the
+/// process when it exits on its own (and ends the group, so no worker answers on) or stops it
+/// when asked.
 struct DjangoProcess {
-    child: Mutex<Option<Child>>,
     process_group: Option<i32>,
+    /// Why the process is no longer there, once it is not.
+    ended: watch::Receiver<Option<String>>,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl DjangoProcess {
-    fn exit_status(&self) -> Option<std::process::ExitStatus> {
-        self.child
-            .lock()
-            .expect("child lock")
-            .as_mut()?
-            .try_wait()
-            .ok()
-            .flatten()
+    /// Watches `child`; `name` says which Django it is, in messages.
+    fn watch(mut child: Child, log: Log, name: String) -> DjangoProcess {
+        let process_group = child.id().map(|pid| pid as i32);
+        let (ended_tx, ended) = watch::channel(None);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let why = tokio::select! {
+                status = child.wait() => {
+                    signal_group(process_group, libc::SIGKILL);
+                    let why = format!(
+                        "{name} exited during the run ({}); the last lines of its log:\n{}",
+                        describe_exit(status),
+                        log.tail_after_exit().await
+                    );
+                    eprintln!("djc: {why}");
+                    why
+                }
+                _ = stop_rx => {
+                    quick_stop(&mut child, process_group).await;
+                    format!("{name} was stopped")
+                }
+            };
+            ended_tx.send_replace(Some(why));
+        });
+        DjangoProcess {
+            process_group,
+            ended,
+            stop: Mutex::new(Some(stop_tx)),
+        }
     }
 
-    /// SIGTERM to the whole group (gunicorn stops its workers), then SIGKILL if it lingers.
-    async fn stop(&self) {
-        let Some(mut child) = self.child.lock().expect("child lock").take() else {
-            return;
-        };
-        signal_group(self.process_group, libc::SIGTERM);
-        if tokio::time::timeout(STOP_GRACE, child.wait())
-            .await
-            .is_err()
-        {
-            signal_group(self.process_group, libc::SIGKILL);
-            let _ = child.wait().await;
-        }
-        // Workers that outlived their master would keep the port: make sure the group is gone.
-        signal_group(self.process_group, libc::SIGKILL);
+    fn ended(&self) -> Option<String> {
+        self.ended.borrow().clone()
     }
+
+    /// Stops the process (if it still runs) and returns once it is gone.
+    async fn stop(&self) {
+        if let Some(stop) = self.stop.lock().expect("stop lock").take() {
+            let _ = stop.send(());
+        }
+        let mut ended = self.ended.clone();
+        let _ = ended.wait_for(Option::is_some).await;
+    }
+}
+
+fn describe_exit(status: std::io::Result<ExitStatus>) -> String {
+    match status {
+        Ok(status) => status.to_string(),
+        Err(e) => format!("its status could not be read: {e}"),
+    }
+}
+
+/// gunicorn's quick shutdown (SIGQUIT: it does not wait for idle keep-alive connections the
+/// way SIGTERM's graceful one does), then SIGKILL if it lingers.
+async fn quick_stop(child: &mut Child, process_group: Option<i32>) {
+    signal_group(process_group, libc::SIGQUIT);
+    if tokio::time::timeout(STOP_GRACE, child.wait())
+        .await
+        .is_err()
+    {
+        signal_group(process_group, libc::SIGKILL);
+        let _ = child.wait().await;
+    }
+    // Workers that outlived their master would keep the port: make sure the group is gone.
+    signal_group(process_group, libc::SIGKILL);
 }
 
 impl Drop for DjangoProcess {
     fn drop(&mut self) {
         // Reached without `stop` only on a panic or an abandoned run: never leave Django behind.
-        if self
-            .child
-            .get_mut()
-            .map(|child| child.is_some())
-            .unwrap_or(true)
-        {
+        if self.ended.borrow().is_none() {
             signal_group(self.process_group, libc::SIGKILL);
         }
     }

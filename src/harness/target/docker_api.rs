@@ -14,6 +14,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Mutex;
 
+/// The proxy's socket is `<temp dir>/<this prefix><pid>.sock`.
+pub const SOCKET_PREFIX: &str = "djc-docker-api-";
+
 /// The Docker API version testcontainers' client (bollard) sends.
 pub const CLIENT_API_VERSION: (u32, u32) = (1, 53);
 
@@ -108,8 +111,10 @@ pub struct ApiShim {
 }
 
 impl ApiShim {
-    /// Listens on `socket`, forwarding to the engine at `engine` with `api_version`.
+    /// Listens on `socket`, forwarding to the engine at `engine` with `api_version`. Sockets
+    /// that killed djc processes left beside it are removed.
     pub fn start(socket: &Path, engine: PathBuf, api_version: String) -> std::io::Result<ApiShim> {
+        remove_dead_sockets(socket.parent().unwrap_or(Path::new("/")));
         let _ = std::fs::remove_file(socket);
         let listener = UnixListener::bind(socket)?;
         let api_version = Arc::new(api_version);
@@ -127,6 +132,26 @@ impl ApiShim {
             socket: socket.to_owned(),
             server,
         })
+    }
+}
+
+/// Removes `<dir>/djc-docker-api-<pid>.sock` files whose process is gone.
+fn remove_dead_sockets(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(SOCKET_PREFIX))
+            .and_then(|rest| rest.strip_suffix(".sock"))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

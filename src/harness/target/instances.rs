@@ -23,13 +23,14 @@ impl<H> Default for Instances<H> {
 }
 
 impl<H: Send + Sync> Instances<H> {
-    /// The instance for `profile`, starting it with `start` if no one has yet. A failed start is
-    /// remembered, so every scenario of that profile reports the same error without retrying.
+    /// The instance for `profile` and what keeps it alive, starting it with `start` if no one
+    /// has yet. A failed start is remembered, so every scenario of that profile reports the same
+    /// error without retrying.
     pub async fn get_or_start<F, Fut>(
         &self,
         profile: &str,
         start: F,
-    ) -> Result<Instance, TargetError>
+    ) -> Result<(Instance, Arc<H>), TargetError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(Instance, H), TargetError>>,
@@ -50,8 +51,40 @@ impl<H: Send + Sync> Instances<H> {
             .await;
         started
             .as_ref()
-            .map(|(instance, _)| instance.clone())
+            .map(|(instance, handle)| (instance.clone(), handle.clone()))
             .map_err(Clone::clone)
+    }
+
+    /// The handle of `profile`'s instance, if it has started.
+    pub fn get(&self, profile: &str) -> Option<Arc<H>> {
+        let cell = self
+            .cells
+            .lock()
+            .expect("instances lock")
+            .get(profile)?
+            .clone();
+        match cell.get() {
+            Some(Ok((_, handle))) => Some(handle.clone()),
+            _ => None,
+        }
+    }
+
+    /// Every started handle, leaving them in place.
+    pub fn started(&self) -> Vec<Arc<H>> {
+        let cells: Vec<_> = self
+            .cells
+            .lock()
+            .expect("instances lock")
+            .values()
+            .cloned()
+            .collect();
+        cells
+            .iter()
+            .filter_map(|cell| match cell.get() {
+                Some(Ok((_, handle))) => Some(handle.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every started handle, leaving the set empty. The handles may still be shared (a

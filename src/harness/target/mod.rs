@@ -76,6 +76,16 @@ pub trait Target: Send + Sync {
 
     /// Stops every instance this target started.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
+
+    /// Why requests to `profile`'s instance might fail, if the target knows (it exited, say):
+    /// asked when a request failed, so the error names the cause.
+    fn diagnose<'a>(&'a self, _profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
+    }
+
+    /// Ends every instance at once, without waiting (a second Ctrl-C). What cannot be ended
+    /// without waiting is left for [`Target::shutdown`] or the next run.
+    fn kill_now(&self) {}
 }
 
 /// Asks a freshly started instance who it is (`GET /__djc__/health`).

@@ -25,10 +25,13 @@ impl Target for RustTarget {
         &'a self,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
-        Box::pin(
-            self.instances
-                .get_or_start(&profile.name, || start(profile)),
-        )
+        Box::pin(async move {
+            let (instance, _server) = self
+                .instances
+                .get_or_start(&profile.name, || start(profile))
+                .await?;
+            Ok(instance)
+        })
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

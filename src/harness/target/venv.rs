@@ -61,8 +61,8 @@ impl PythonEnv {
                 "djc: building the Django environment once in {} (Python {python_version})",
                 venv.display()
             );
-            // Built aside and renamed into place: a build cut off by Ctrl-C leaves only its own
-            // folder (its pip may outlive djc), never a half-built venv at the final path.
+            // Built aside and renamed into place: a build cut off by a signal leaves only its
+            // own folder, never a half-built venv at the final path.
             let aside = venv.with_file_name(format!(
                 "{}.building-{}",
                 file_name(&venv),
@@ -178,10 +178,14 @@ fn build(
         ),
     ];
     for (program, args) in steps {
-        let output = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(&args)
             .stdin(Stdio::null())
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+        // This thread waits for the build, so pip ends with djc, not after it.
+        super::django_local::die_with_parent(&mut command);
+        let output = command
             .output()
             .map_err(|e| TargetError(format!("cannot run {}: {e}", program.display())))?;
         log.write_all(&output.stdout)
