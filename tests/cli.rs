@@ -82,6 +82,28 @@ fn an_offline_run_that_matches_writes_the_documented_reports() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_fails_after_the_summary() {
+    let dir = scratch_suite(&[SCENARIO]);
+    std::fs::write(
+        dir.path().join("blocker"),
+        "a file where a folder should be",
+    )
+    .unwrap();
+    let output = djc(
+        &["run", "--offline", "--report", "blocker/report.json"],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("total"), "the summary is printed: {stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot write blocker/report.json: File exists"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_divergence_fails_the_run_and_djc_diff_shows_the_field() {
     let dir = scratch_suite(&[SCENARIO]);
     let snapshot = dir.path().join(format!("snapshots/{SCENARIO}.snap"));

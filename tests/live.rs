@@ -98,6 +98,41 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     );
 }
 
+#[test]
+fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
+    if !python_available("a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run") {
+        return;
+    }
+    let id = "cookies/set_cookie_plain";
+    let dir = scratch_suite(&[id]);
+    let snapshots = dir.path().join("snapshots");
+    std::fs::remove_dir_all(snapshots.join("cookies")).unwrap();
+    std::fs::write(
+        snapshots.join("cookies"),
+        "a file where the topic folder should be",
+    )
+    .unwrap();
+    let django_dir = repo().join("django_reference");
+    let output = djc(
+        &[
+            "record",
+            "--accept",
+            "--django",
+            "local",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains(&format!("{id}: NOT recorded: cannot write")),
+        "{message}"
+    );
+    assert!(message.contains("File exists"), "the real cause: {message}");
+}
+
 /// A snapshot without its header (which names the source path).
 fn body(snapshot: &str) -> &str {
     snapshot.splitn(3, "---\n").nth(2).unwrap_or_default()

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::files;
 use super::interrupt::{Interrupt, Stop};
 use super::ledger::Ledger;
 use super::panics::catch_panic;
@@ -169,9 +170,6 @@ enum Exit {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Record(args) = &cli.command {
-        prepare_insta(args.accept);
-    }
     let plan = match &cli.command {
         Command::Run(args) if !args.offline => Some(plan_django(&args.common)),
         Command::Record(args) => Some(plan_django(&args.common)),
@@ -272,39 +270,6 @@ impl Started {
             target.kill_now();
         }
     }
-}
-
-fn prepare_insta(accept: bool) {
-    let mode = if accept {
-        Some("always")
-    } else if std::env::var_os("INSTA_UPDATE").is_none() {
-        Some("new")
-    } else {
-        None
-    };
-    // SAFETY: called before the runtime and any other thread exist.
-    unsafe {
-        if let Some(mode) = mode {
-            std::env::set_var("INSTA_UPDATE", mode);
-        }
-        if std::env::var_os("INSTA_WORKSPACE_ROOT").is_none()
-            && let Ok(cwd) = std::env::current_dir()
-        {
-            std::env::set_var("INSTA_WORKSPACE_ROOT", cwd);
-        }
-    }
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        // insta reports a changed snapshot by panicking after writing it; its own output says enough.
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .unwrap_or_default();
-        if !message.contains("snapshot assertion") {
-            default_hook(info);
-        }
-    }));
 }
 
 async fn dispatch(cli: Cli, plan: Option<DjangoPlan>, started: &Started) -> Result<ExitCode, Exit> {
@@ -408,6 +373,8 @@ async fn run(args: RunArgs, plan: Option<DjangoPlan>, started: &Started) -> Resu
     if let Some(django) = &targets.django {
         println!("compared {} with rust (in process)", django.describe());
     }
+    // The summary comes first: a report that cannot be written must not hide the result.
+    print!("{}", report::summary_text(&result));
     let json = report::json_report(&result);
     let text = serde_json::to_string_pretty(&json).expect("a report serialises");
     for path in [Some(PathBuf::from(LAST_RUN)), common.report.clone()]
@@ -419,7 +386,6 @@ async fn run(args: RunArgs, plan: Option<DjangoPlan>, started: &Started) -> Resu
     if let Some(path) = &common.junit {
         write_file(path, &report::junit_report(&result).map_err(Exit::Failed)?)?;
     }
-    print!("{}", report::summary_text(&result));
     Ok(if result.clean() {
         ExitCode::SUCCESS
     } else {
@@ -439,13 +405,9 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
     bar
 }
 
+/// Writes a report or a new scenario whole or not at all.
 fn write_file(path: &Path, text: &str) -> Result<(), Exit> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Exit::Failed(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    std::fs::write(path, text)
-        .map_err(|e| Exit::Failed(format!("cannot write {}: {e}", path.display())))
+    files::write_whole(path, text.as_bytes()).map_err(|e| Exit::Failed(e.to_string()))
 }
 
 async fn record(args: RecordArgs, plan: DjangoPlan, started: &Started) -> Result<ExitCode, Exit> {

@@ -1,8 +1,12 @@
 //! Files djc reads and writes. Reads are bounded: only regular files of a limited size, so a
-//! scenario naming `/dev/zero` or a named pipe is refused rather than read forever.
+//! scenario naming `/dev/zero` or a named pipe is refused rather than read forever. Writes are
+//! whole or not at all: a temporary file beside the target, synced, then renamed over it, so a
+//! full disk or a signal never leaves a cut file and an error leaves the previous one intact.
 
-use std::io::Read;
-use std::path::Path;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Scenario files, fragments, `profiles.toml` and the ledger: far above any real one.
 pub const MAX_TOML_BYTES: u64 = 1024 * 1024;
@@ -24,21 +28,27 @@ pub enum ReadError {
     Io(String),
 }
 
-/// The text of the regular file at `path`, if it holds at most `limit` bytes.
-pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+/// Whether `path` is a regular file of at most `limit` bytes: checked before opening, because
+/// opening a named pipe would already block.
+pub fn check_readable(path: &Path, limit: u64) -> Result<u64, ReadError> {
     let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ReadError::NotFound,
         _ => ReadError::Io(e.to_string()),
     })?;
-    // Checked before opening: opening a named pipe would already block.
     if !metadata.is_file() {
         return Err(ReadError::NotAFile);
     }
     if metadata.len() > limit {
         return Err(ReadError::TooLarge { limit });
     }
+    Ok(metadata.len())
+}
+
+/// The text of the regular file at `path`, if it holds at most `limit` bytes.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let length = check_readable(path, limit)?;
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    let mut bytes = Vec::with_capacity(length as usize);
     // The file may grow between the check and the read: never take more than the limit.
     file.take(limit + 1)
         .read_to_end(&mut bytes)
@@ -47,6 +57,57 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
         return Err(ReadError::TooLarge { limit });
     }
     String::from_utf8(bytes).map_err(|_| ReadError::NotText)
+}
+
+/// A file that could not be written, and the real cause.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {cause}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub cause: std::io::Error,
+}
+
+/// Writes `bytes` to `path` whole or not at all.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_whole_with(path, bytes, |file, bytes| file.write_all(bytes))
+}
+
+/// [`write_whole`] with the filling of the temporary file given, so tests can make it fail.
+fn write_whole_with(
+    path: &Path,
+    bytes: &[u8],
+    fill: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let failed = |cause| WriteError {
+        path: path.to_owned(),
+        cause,
+    };
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder).map_err(failed)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = folder.join(format!(
+        ".{name}.{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = File::create_new(&temporary).and_then(|mut file| {
+        fill(&mut file, bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    });
+    if let Err(cause) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(failed(cause));
+    }
+    // The rename itself reaches the disk with the folder's entry.
+    if let Ok(folder) = File::open(folder) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -81,5 +142,39 @@ mod tests {
         // SAFETY: mkfifo(3) with a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         assert_eq!(read_text(&fifo, 100), Err(ReadError::NotAFile));
+    }
+
+    #[test]
+    fn a_write_that_fails_part_way_leaves_the_previous_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.snap");
+        std::fs::write(&file, "the accepted snapshot\n").unwrap();
+        let new = vec![b'x'; 10_000];
+        let error = write_whole_with(&file, &new, |file, bytes| {
+            file.write_all(&bytes[..4096])?;
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        })
+        .unwrap_err();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "the accepted snapshot\n"
+        );
+        let message = error.to_string();
+        assert!(message.contains("a.snap"), "{message}");
+        assert!(message.contains("No space left on device"), "{message}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
+        write_whole(&file, &new).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), new);
+    }
+
+    #[test]
+    fn an_unwritable_folder_is_named_with_the_real_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, "a file where a folder should be").unwrap();
+        let error = write_whole(&blocked.join("x.snap"), b"x").unwrap_err();
+        assert!(error.to_string().contains("blocked/x.snap"), "{error}");
+        assert!(error.to_string().contains("File exists"), "{error}");
     }
 }

@@ -1,12 +1,14 @@
-//! Golden snapshots: Django's records, one insta snapshot per scenario at
-//! `snapshots/<topic>/<name>.snap`. Only `djc record` writes them, from Django runs; a change is
-//! written as a pending `.snap.new` for `cargo insta review`, never over the accepted file.
+//! Golden snapshots: Django's records, one per scenario at `snapshots/<topic>/<name>.snap`, in
+//! insta's file format so that `cargo insta review` and `cargo insta accept` work on them. Only
+//! `djc record` writes them, from Django runs. djc renders the format itself and writes each file
+//! whole or not at all (insta's assertion macro rewrites a file in place); insta reads them back.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use insta::internals::Content;
 use serde_json::{Value, json};
 
+use super::files::{self, MAX_SNAPSHOT_BYTES};
 use super::scenario::Scenario;
 use super::target::Provenance;
 
@@ -14,6 +16,9 @@ use super::target::Provenance;
 pub fn golden_value(scenario: &Scenario, steps: &[Value]) -> Value {
     json!({ "scenario": scenario.id, "profile": scenario.profile, "steps": steps })
 }
+
+/// The header's `source`: the file that writes snapshots, as insta names the code behind one.
+const SOURCE: &str = "src/harness/snapshot.rs";
 
 /// An accepted snapshot.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,18 +53,12 @@ impl SnapshotStore {
     /// The accepted snapshot of scenario `id`, if it was recorded.
     pub fn read(&self, id: &str) -> Result<Option<Golden>, String> {
         let path = self.path(id);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        };
-        parse_snapshot(&text)
-            .map(Some)
+        read_golden(&path)
             .map_err(|e| format!("{}: {e} (re-record it with `djc record`)", path.display()))
     }
 
-    /// Writes Django's record through insta. `accept` writes the `.snap` itself; otherwise a
-    /// difference becomes a pending `.snap.new` (insta's own review flow).
+    /// Writes Django's record: over the accepted snapshot with `accept`, else as a pending
+    /// `.snap.new` beside it when it differs (insta's review flow). A stale pending file goes.
     pub fn write(
         &self,
         scenario: &Scenario,
@@ -68,97 +67,319 @@ impl SnapshotStore {
         accept: bool,
     ) -> Result<Written, String> {
         let target = self.path(&scenario.id);
-        let dir = target
-            .parent()
-            .expect("a snapshot path has a folder")
-            .to_owned();
-        let name = target
-            .file_stem()
-            .expect("a snapshot path has a name")
-            .to_string_lossy()
-            .into_owned();
         let pending = target.with_extension("snap.new");
-        let before = std::fs::read_to_string(&target).ok();
-        let value = golden_value(scenario, steps);
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(absolute(&dir));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_input_file(&scenario.file);
-        settings.set_omit_expression(true);
-        settings.set_description(scenario.description.clone());
-        settings.set_info(provenance);
-        let _ = std::fs::remove_file(&pending);
-        // insta panics on a mismatch after writing the pending file: that is the expected path.
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            settings.bind(|| insta::assert_json_snapshot!(name.as_str(), value))
-        }));
-        let after = std::fs::read_to_string(&target).ok();
-        if pending.exists() {
-            Ok(Written::Pending(pending))
-        } else if after != before && accept {
-            Ok(Written::Accepted)
-        } else if outcome.is_ok() && after.is_some() {
-            Ok(Written::Unchanged)
+        let unchanged = read_golden(&target).ok().flatten().is_some_and(|golden| {
+            golden.steps.as_slice() == steps && golden.provenance == *provenance
+        });
+        let written = if unchanged {
+            Written::Unchanged
         } else {
-            Err(format!(
-                "insta wrote neither {} nor {}: is INSTA_UPDATE=no set?",
-                target.display(),
-                pending.display()
-            ))
+            let text = render(scenario, steps, provenance);
+            let (path, written) = if accept {
+                (&target, Written::Accepted)
+            } else {
+                (&pending, Written::Pending(pending.clone()))
+            };
+            files::write_whole(path, text.as_bytes()).map_err(|e| e.to_string())?;
+            written
+        };
+        if written != Written::Pending(pending.clone()) {
+            match std::fs::remove_file(&pending) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!("cannot remove {}: {e}", pending.display()));
+                }
+                _ => {}
+            }
         }
+        Ok(written)
     }
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
-}
-
-/// Splits an insta snapshot into its header's provenance and the JSON record.
-fn parse_snapshot(text: &str) -> Result<Golden, String> {
-    let mut sections = text.splitn(3, "---\n");
-    let (Some(""), Some(header), Some(body)) = (sections.next(), sections.next(), sections.next())
-    else {
-        return Err("not an insta snapshot (no `---` header)".to_owned());
-    };
-    let field = |name: &str| {
-        header
-            .lines()
-            .find_map(|line| line.trim().strip_prefix(name)?.strip_prefix(':'))
-            .map(|v| v.trim().trim_matches('"').to_owned())
-    };
-    let django_version =
-        field("django_version").ok_or("the snapshot header has no django_version")?;
-    let python_version = field("python_version").filter(|v| v != "~" && v != "null");
+/// Reads a snapshot file with insta, checked first to be a regular file of bounded size.
+fn read_golden(path: &Path) -> Result<Option<Golden>, String> {
+    match files::check_readable(path, MAX_SNAPSHOT_BYTES) {
+        Err(files::ReadError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+        Ok(_) => {}
+    }
+    let snapshot = insta::Snapshot::from_file(path).map_err(|e| e.to_string())?;
+    let body = snapshot
+        .contents()
+        .as_text()
+        .ok_or("not a text snapshot")?
+        .to_string();
     let value: Value =
-        serde_json::from_str(body).map_err(|e| format!("the snapshot body is not JSON: {e}"))?;
+        serde_json::from_str(&body).map_err(|e| format!("the snapshot body is not JSON: {e}"))?;
     let steps = value["steps"]
         .as_array()
         .cloned()
         .ok_or("the snapshot has no steps")?;
-    Ok(Golden {
+    let info = snapshot.metadata().private_info();
+    let field = |name: &str| info.and_then(|info| map_str(info, name));
+    Ok(Some(Golden {
         steps,
         provenance: Provenance {
-            django_version,
-            python_version,
+            django_version: field("django_version")
+                .ok_or("the snapshot header has no info.django_version")?,
+            python_version: field("python_version"),
         },
-    })
+    }))
+}
+
+/// The string at `key` of an insta map, if there is one.
+fn map_str(content: &Content, key: &str) -> Option<String> {
+    let Content::Map(entries) = content.resolve_inner() else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .and_then(|(_, value)| value.resolve_inner().as_str().map(str::to_owned))
+}
+
+/// The snapshot file as insta writes it: a YAML header, then the value as insta's pretty JSON.
+fn render(scenario: &Scenario, steps: &[Value], provenance: &Provenance) -> String {
+    let python = provenance
+        .python_version
+        .as_deref()
+        .map_or("~".to_owned(), yaml_scalar);
+    let mut text = format!(
+        "---\nsource: {}\ndescription: {}\ninfo:\n  django_version: {}\n  python_version: {python}\n\
+         input_file: {}\n---\n",
+        yaml_scalar(SOURCE),
+        yaml_scalar(&scenario.description),
+        yaml_scalar(&provenance.django_version),
+        yaml_scalar(&scenario.file.to_string_lossy()),
+    );
+    write_json(&mut text, &golden_value(scenario, steps), 0);
+    text.push('\n');
+    text
+}
+
+/// A YAML string as insta's emitter writes one: plain where YAML reads it back as the same
+/// string, else double-quoted with JSON's escapes.
+fn yaml_scalar(text: &str) -> String {
+    let reserved = [
+        "yes", "Yes", "YES", "no", "No", "NO", "True", "TRUE", "true", "False", "FALSE", "false",
+        "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~",
+    ];
+    let quoted = text.is_empty()
+        || text.starts_with(' ')
+        || text.ends_with(' ')
+        || text.starts_with(['&', '*', '?', '|', '-', '<', '>', '=', '!', '%', '@', '.'])
+        || text.contains(|c: char| {
+            matches!(c, ':' | '{' | '}' | '[' | ']' | ',' | '#' | '`' | '"' | '\'' | '\\'
+                | '\0'..='\x06' | '\t' | '\n' | '\r' | '\x0e'..='\x1a' | '\x1c'..='\x1f')
+        })
+        || reserved.contains(&text)
+        || text.starts_with("0x")
+        || text.parse::<i64>().is_ok()
+        || text.parse::<f64>().is_ok();
+    if !quoted {
+        return text.to_owned();
+    }
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0c' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\0'..='\x1f' | '\x7f' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// insta's pretty JSON: two-space indents, `": "`, whole floats with `.0`.
+fn write_json(out: &mut String, value: &Value, depth: usize) {
+    let indent = |out: &mut String, depth: usize| out.push_str(&"  ".repeat(depth));
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => out.push_str(&i.to_string()),
+            (_, Some(u), _) => out.push_str(&u.to_string()),
+            (_, _, Some(f)) if f.is_finite() => {
+                let text = f.to_string();
+                out.push_str(&text);
+                if !text.contains('.') {
+                    out.push_str(".0");
+                }
+            }
+            _ => out.push_str("null"),
+        },
+        Value::String(s) => write_json_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                out.push_str(if index == 0 { "\n" } else { ",\n" });
+                indent(out, depth + 1);
+                write_json(out, item, depth + 1);
+            }
+            if !items.is_empty() {
+                out.push('\n');
+                indent(out, depth);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (index, (key, item)) in fields.iter().enumerate() {
+                out.push_str(if index == 0 { "\n" } else { ",\n" });
+                indent(out, depth + 1);
+                write_json_string(out, key);
+                out.push_str(": ");
+                write_json(out, item, depth + 1);
+            }
+            if !fields.is_empty() {
+                out.push('\n');
+                indent(out, depth);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0c' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\0'..='\x1f' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
     #[test]
-    fn parses_an_insta_snapshot() {
-        let text = "---\nsource: scenarios/cookies/a.toml\ninfo:\n  django_version: 5.2.19\n---\n{\n  \"scenario\": \"cookies/a\",\n  \"steps\": [\n    {\"status\": 200}\n  ]\n}\n";
-        let golden = parse_snapshot(text).unwrap();
-        assert_eq!(golden.provenance.django_version, "5.2.19");
-        assert_eq!(golden.provenance.python_version, None);
-        assert_eq!(golden.steps, vec![json!({"status": 200})]);
-        assert!(
-            parse_snapshot("{}")
-                .unwrap_err()
-                .contains("not an insta snapshot")
+    fn every_committed_snapshot_renders_back_byte_for_byte() {
+        // The committed snapshots were written by insta itself: rendering what they hold must
+        // give the same bytes, or djc's files would differ from insta's.
+        let roots = [repo().join("scenarios")];
+        let store = SnapshotStore::new(repo().join("snapshots"));
+        let scenarios = crate::harness::scenario::load_all(&roots, &[]).unwrap();
+        assert!(scenarios.len() > 50);
+        for mut scenario in scenarios {
+            let path = store.path(&scenario.id);
+            let golden = store.read(&scenario.id).unwrap().expect("recorded");
+            // Snapshots name their scenario file relative to the project.
+            scenario.file = scenario.file.strip_prefix(repo()).unwrap().to_owned();
+            let rendered = render(&scenario, &golden.steps, &golden.provenance);
+            assert_eq!(
+                rendered,
+                std::fs::read_to_string(&path).unwrap(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn insta_reads_what_djc_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cookies/odd.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "description = \"yes: a \\\"quoted\\\" line\\nand a second, with \\u0001\"\n\
+             [[step]]\npath = \"/\"\n",
+        )
+        .unwrap();
+        let scenario = crate::harness::scenario::load(dir.path(), &file).unwrap();
+        let steps = vec![json!({"age": 1e20, "n": -3, "s": "\u{7f}é\"\\\n", "x": []})];
+        let provenance = Provenance {
+            django_version: "5.2".into(),
+            python_version: None,
+        };
+        let store = SnapshotStore::new(dir.path().join("snapshots"));
+        assert_eq!(
+            store.write(&scenario, &steps, &provenance, true),
+            Ok(Written::Accepted)
         );
+        let path = store.path("cookies/odd");
+        let snapshot = insta::Snapshot::from_file(&path).unwrap();
+        assert_eq!(
+            snapshot.metadata().description(),
+            Some(scenario.description.as_str())
+        );
+        assert_eq!(
+            snapshot.metadata().input_file(),
+            Some(file.to_str().unwrap())
+        );
+        let golden = store.read("cookies/odd").unwrap().unwrap();
+        assert_eq!(
+            (golden.steps, golden.provenance),
+            (steps.clone(), provenance.clone())
+        );
+        assert_eq!(
+            store.write(&scenario, &steps, &provenance, false),
+            Ok(Written::Unchanged)
+        );
+    }
+
+    #[test]
+    fn a_change_waits_for_review_and_acceptance_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cookies/a.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "[[step]]\npath = \"/\"\n").unwrap();
+        let scenario = crate::harness::scenario::load(dir.path(), &file).unwrap();
+        let store = SnapshotStore::new(dir.path().join("snapshots"));
+        let provenance = Provenance {
+            django_version: "5.2".into(),
+            python_version: Some("3.11.2".into()),
+        };
+        let (first, second) = (vec![json!({"status": 200})], vec![json!({"status": 500})]);
+        store.write(&scenario, &first, &provenance, true).unwrap();
+        let pending = store.path("cookies/a").with_extension("snap.new");
+        assert_eq!(
+            store.write(&scenario, &second, &provenance, false),
+            Ok(Written::Pending(pending.clone()))
+        );
+        assert_eq!(store.read("cookies/a").unwrap().unwrap().steps, first);
+        assert!(pending.exists());
+        store.write(&scenario, &second, &provenance, true).unwrap();
+        assert!(!pending.exists(), "accepting removes the pending file");
+        assert_eq!(store.read("cookies/a").unwrap().unwrap().steps, second);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_real_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cookies/a.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "[[step]]\npath = \"/\"\n").unwrap();
+        let scenario = crate::harness::scenario::load(dir.path(), &file).unwrap();
+        // A file where the snapshots' topic folder should be.
+        std::fs::create_dir_all(dir.path().join("snapshots")).unwrap();
+        std::fs::write(dir.path().join("snapshots/cookies"), "in the way").unwrap();
+        let store = SnapshotStore::new(dir.path().join("snapshots"));
+        let provenance = Provenance::default();
+        let error = store
+            .write(&scenario, &[json!({})], &provenance, true)
+            .unwrap_err();
+        assert!(error.contains("snapshots/cookies/a.snap"), "{error}");
+        assert!(!error.contains("INSTA"), "{error}");
     }
 }
