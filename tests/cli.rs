@@ -257,6 +257,30 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
 }
 
 #[test]
+fn a_tcp_docker_host_with_nothing_listening_is_found_out_before_it_is_chosen() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let output = djc_with_env(
+        &["run", "--django", "docker"],
+        dir.path(),
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains(&format!("no Docker engine answers at {host}")),
+        "{message}"
+    );
+    assert!(message.contains("Connection refused"), "{message}");
+    assert!(!message.contains("base image"), "{message}");
+}
+
+#[test]
 fn no_docker_engine_is_a_clear_message_not_a_stack_trace() {
     let dir = scratch_suite(&[SCENARIO]);
     let nowhere = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
@@ -272,4 +296,81 @@ fn no_docker_engine_is_a_clear_message_not_a_stack_trace() {
         "it says what to do: {message}"
     );
     assert!(!message.contains("panicked"), "{message}");
+}
+
+/// `GET /__djc__/health` on a fresh connection: the status line, if anything answered.
+fn health_status(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    stream
+        .write_all(b"GET /__djc__/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply.lines().next().map(str::to_owned)
+}
+
+#[test]
+fn the_rust_app_keeps_serving_when_file_descriptors_run_out() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = scratch_suite(&[SCENARIO]);
+    let mut server =
+        support::spawn_djc(&["serve", "rust", "--port", &port.to_string()], dir.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while health_status(port).is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(health_status(port).as_deref(), Some("HTTP/1.1 200 OK"));
+    // Lowered once it runs, below what its connection cap was sized for: accepting must run
+    // into EMFILE.
+    let limit = libc::rlimit {
+        rlim_cur: 40,
+        rlim_max: 40,
+    };
+    // SAFETY: prlimit(2) on a child this test started, with a valid struct.
+    let lowered = unsafe {
+        libc::prlimit(
+            server.id() as i32,
+            libc::RLIMIT_NOFILE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(lowered, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let hogs: Vec<std::net::TcpStream> = (0..100)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    assert!(hogs.len() > 40, "the backlog took the connections");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "running out of descriptors ended the server"
+    );
+    drop(hogs);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut answered = None;
+    while answered.is_none() && std::time::Instant::now() < deadline {
+        answered = health_status(port).filter(|line| line.contains("200"));
+    }
+    support::send_signal(server.id(), libc::SIGTERM);
+    let output = server.wait_with_output().unwrap();
+    assert_eq!(
+        answered.as_deref(),
+        Some("HTTP/1.1 200 OK"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("Too many open files"),
+        "the server said what happened: {}",
+        text(&output)
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }

@@ -186,6 +186,9 @@ pub async fn health(State(settings): State<Arc<Settings>>) -> Response {
     )
 }
 
+/// How long a request's body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The request body as a JSON object, read as `json.loads(request.body)`; an empty body counts as
 /// `{}`.
 pub struct JsonBody(pub Map<String, Value>);
@@ -194,8 +197,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ViewError;
 
     async fn from_request(request: Request, state: &S) -> Result<JsonBody, ViewError> {
-        let bytes = Bytes::from_request(request, state)
+        // A client that sends its body too slowly must not hold a connection for ever.
+        let bytes = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(request, state))
             .await
+            .map_err(|_| {
+                ViewError::contract(format!(
+                    "the body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ))
+            })?
             .map_err(|rejection| ViewError::contract(format!("unreadable body: {rejection}")))?;
         if bytes.is_empty() {
             return Ok(JsonBody(Map::new()));

@@ -14,6 +14,7 @@ mod tests;
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::HttpBody;
@@ -26,9 +27,10 @@ use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use axum::routing::any;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 
 use crate::reference::Settings;
@@ -61,28 +63,91 @@ pub fn router(settings: Settings) -> Router {
         .with_state(Arc::new(settings))
 }
 
-/// Serves [`router`] on `listener`, one task per connection, until accepting fails for a reason
-/// that is not one client's.
-pub async fn serve(listener: TcpListener, settings: Settings) -> io::Result<()> {
+/// Limits that keep the app up whatever its clients do.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's head, or sit idle between requests,
+    /// before it is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ServeLimits {
+    /// At most 4096 connections, and fewer when the process may open fewer files (one for each
+    /// connection, and some to spare), so that accepting rarely runs out of descriptors.
+    fn default() -> ServeLimits {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit(2) writes the limit into the struct it is given.
+        let descriptors = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            limit.rlim_cur
+        } else {
+            1024
+        };
+        ServeLimits {
+            max_connections: (descriptors.saturating_sub(32) as usize).clamp(8, 4096),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves [`router`] on `listener`, one task per connection, with the default [`ServeLimits`].
+/// It runs until it is dropped.
+pub async fn serve(listener: TcpListener, settings: Settings) {
+    serve_with(listener, settings, ServeLimits::default()).await
+}
+
+/// [`serve`] with the given limits. An accept that fails because the process is out of
+/// descriptors or memory is retried after a pause that grows to a second, as hyper-util's and
+/// axum's servers do: such a failure passes when connections close.
+pub async fn serve_with(listener: TcpListener, settings: Settings, limits: ServeLimits) {
     let service = TowerToHyperService::new(router(settings));
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    const FIRST_PAUSE: Duration = Duration::from_millis(5);
+    let mut pause = FIRST_PAUSE;
     loop {
+        let permit = connections
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                if pause > FIRST_PAUSE {
+                    eprintln!("rust app: accepting connections again");
+                    pause = FIRST_PAUSE;
+                }
+                stream
+            }
             Err(error) if is_client_error(&error) => continue,
-            Err(error) => return Err(error),
+            Err(error) => {
+                if pause == FIRST_PAUSE {
+                    eprintln!("rust app: accepting a connection failed ({error}); retrying");
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
         };
         let connection = http1::Builder::new()
             // A `Date` of hyper's would be a header Django does not set (gunicorn's, on the
             // Django side, is transport noise the harness drops).
             .auto_date_header(false)
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
             .serve_connection(TokioIo::new(stream), service.clone());
         tokio::spawn(async move {
             // A broken connection only concerns its client.
             let _ = connection.await;
+            drop(permit);
         });
     }
 }
 
+/// An accept error that concerns one client only: the next accept is unaffected.
 fn is_client_error(error: &io::Error) -> bool {
     matches!(
         error.kind(),

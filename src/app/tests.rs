@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{serve, wsgi_header_bytes};
+use super::{ServeLimits, serve, serve_with, wsgi_header_bytes};
 use crate::reference::Settings;
 
 const CLOCK: &str = "1700000000"; // Tue, 14 Nov 2023 22:13:20 GMT; b62 "1r31eq"
@@ -690,4 +690,42 @@ async fn django_app_test_cookies_signing() {
             {"value": "cdf7752c7731715fe5b21e7341768e80e2aa12c0"}
         ])
     );
+}
+
+#[tokio::test]
+async fn idle_and_silent_connections_are_closed_and_the_connection_cap_holds() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let limits = ServeLimits {
+        max_connections: 2,
+        idle_timeout: std::time::Duration::from_millis(300),
+    };
+    tokio::spawn(serve_with(listener, Settings::default(), limits));
+    // Two clients that connect and say nothing hold both connections.
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        silent.push(TcpStream::connect(address).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let mut third = TcpStream::connect(address).await.unwrap();
+    third
+        .write_all(b"GET /__djc__/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let reply = read_reply(&mut third, true).await;
+    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(200),
+        "the third connection waited for a free slot: {:?}",
+        started.elapsed()
+    );
+    for mut stream in silent {
+        let mut buffer = [0u8; 16];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buffer))
+                .await
+                .expect("the silent connection was closed");
+        assert_eq!(read.unwrap_or(0), 0, "closed without an answer");
+    }
 }

@@ -575,9 +575,7 @@ async fn serve(
             println!(
                 "rust app (profile {profile_name}) on http://127.0.0.1:{port}/ — Ctrl-C stops it"
             );
-            crate::app::serve(listener, settings)
-                .await
-                .map_err(|e| Exit::Failed(e.to_string()))?;
+            crate::app::serve(listener, settings).await;
         }
         App::Django => {
             let target = started.add(Arc::new(

@@ -42,12 +42,16 @@ pub enum SigningError {
     /// implementation, not a Django exception.
     #[error("not representable in the reference implementation: {0}")]
     Unrepresentable(String),
+    /// [`loads_within`]: the payload decompresses to more than the caller's limit (in bytes).
+    /// Django has no such limit.
+    #[error("the payload decompresses to more than {0} bytes")]
+    DecompressedTooLarge(usize),
 }
 
 impl SigningError {
     /// Django's exception class name, as the contract reports it. `UnknownAlgorithm` is
-    /// `InvalidAlgorithm` (`django.utils.crypto`, a `ValueError`); `Unrepresentable` has no
-    /// Django counterpart and is named `Unrepresentable`.
+    /// `InvalidAlgorithm` (`django.utils.crypto`, a `ValueError`); `Unrepresentable` and
+    /// `DecompressedTooLarge` have no Django counterpart and are named as they are.
     pub fn class_name(&self) -> &'static str {
         match self {
             SigningError::BadSignature(_) => "BadSignature",
@@ -56,6 +60,7 @@ impl SigningError {
             SigningError::UnsafeSeparator(_) => "ValueError",
             SigningError::Malformed { class, .. } => class,
             SigningError::Unrepresentable(_) => "Unrepresentable",
+            SigningError::DecompressedTooLarge(_) => "DecompressedTooLarge",
         }
     }
 
@@ -459,11 +464,17 @@ fn zlib_compress(data: &[u8]) -> Vec<u8> {
     }
 }
 
-/// `zlib.decompress(data)`: a complete zlib stream; bytes after its end are ignored.
-fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, SigningError> {
+/// `zlib.decompress(data)`: a complete zlib stream; bytes after its end are ignored. With
+/// `limit`, output beyond that many bytes is refused rather than produced.
+fn zlib_decompress(data: &[u8], limit: Option<usize>) -> Result<Vec<u8>, SigningError> {
     let mut decompressor = Decompress::new(true);
-    let mut out = Vec::with_capacity(data.len() * 4 + 64);
+    let mut out = Vec::with_capacity((data.len() * 4 + 64).min(limit.unwrap_or(usize::MAX)));
     loop {
+        if let Some(limit) = limit
+            && out.len() > limit
+        {
+            return Err(SigningError::DecompressedTooLarge(limit));
+        }
         let consumed = decompressor.total_in() as usize;
         let before = (consumed, decompressor.total_out());
         let status = decompressor
@@ -485,7 +496,9 @@ fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, SigningError> {
             ));
         }
         if out.len() == out.capacity() {
-            out.reserve(out.capacity());
+            // One byte past the limit is enough to know it is exceeded.
+            let room = limit.map_or(usize::MAX, |limit| limit + 1 - out.len().min(limit));
+            out.reserve(out.capacity().min(room).max(1));
         }
     }
 }
@@ -564,7 +577,7 @@ fn b64_sextet(byte: u8) -> Option<u8> {
 
 /// `unsign_object`'s decoding of an unsigned payload: `.` means zlib, then base64, then
 /// `json.loads` of the latin-1 text.
-fn decode_object(payload: &str) -> Result<Value, SigningError> {
+fn decode_object(payload: &str, limit: Option<usize>) -> Result<Value, SigningError> {
     let bytes = payload.as_bytes();
     let (compressed, encoded) = match bytes.strip_prefix(b".") {
         Some(rest) => (true, rest),
@@ -572,7 +585,7 @@ fn decode_object(payload: &str) -> Result<Value, SigningError> {
     };
     let mut data = b64_decode(encoded)?;
     if compressed {
-        data = zlib_decompress(&data)?;
+        data = zlib_decompress(&data, limit)?;
     }
     let text: String = data.iter().map(|&b| char::from(b)).collect();
     pyjson::loads(&text).map_err(|err| match err {
@@ -583,7 +596,9 @@ fn decode_object(payload: &str) -> Result<Value, SigningError> {
     })
 }
 
-/// `signing.loads(s, key, salt, max_age, fallback_keys)`.
+/// `signing.loads(s, key, salt, max_age, fallback_keys)`. Like Django, it decompresses whatever
+/// a validly signed value holds: a few hundred kilobytes can become gigabytes. Where the signed
+/// value comes from outside (a cookie), use [`loads_within`].
 pub fn loads(
     signed: &str,
     key: &str,
@@ -592,12 +607,46 @@ pub fn loads(
     max_age: Option<f64>,
     now: f64,
 ) -> Result<Value, SigningError> {
+    loads_limited(signed, key, fallback_keys, salt, max_age, now, None)
+}
+
+/// [`loads`], refusing a compressed payload that decompresses to more than `max_decompressed`
+/// bytes ([`SigningError::DecompressedTooLarge`]) before it takes that memory.
+pub fn loads_within(
+    signed: &str,
+    key: &str,
+    fallback_keys: &[String],
+    salt: &str,
+    max_age: Option<f64>,
+    now: f64,
+    max_decompressed: usize,
+) -> Result<Value, SigningError> {
+    loads_limited(
+        signed,
+        key,
+        fallback_keys,
+        salt,
+        max_age,
+        now,
+        Some(max_decompressed),
+    )
+}
+
+fn loads_limited(
+    signed: &str,
+    key: &str,
+    fallback_keys: &[String],
+    salt: &str,
+    max_age: Option<f64>,
+    now: f64,
+    limit: Option<usize>,
+) -> Result<Value, SigningError> {
     let signer = TimestampSigner::new(Signer {
         fallback_keys: fallback_keys.to_vec(),
         salt: Some(salt.to_owned()),
         ..Signer::new(key)
     });
-    decode_object(&signer.unsign(signed, max_age, now)?)
+    decode_object(&signer.unsign(signed, max_age, now)?, limit)
 }
 
 /// `signing.get_cookie_signer(salt)`: key `"django.http.cookies" + SECRET_KEY`, the fallback keys
@@ -1080,6 +1129,24 @@ mod tests {
                 obj
             );
         }
+    }
+
+    #[test]
+    fn loads_within_refuses_a_payload_that_decompresses_beyond_the_limit() {
+        // 8 MiB of one letter compresses to a few kilobytes: a small cookie, a large allocation.
+        let big = Value::from("a".repeat(8 << 20));
+        let signed = dumps(&big, SECRET, "django.core.signing", true, T).unwrap();
+        assert!(signed.len() < 20_000, "{}", signed.len());
+        let salt = "django.core.signing";
+        assert_eq!(
+            loads_within(&signed, SECRET, &[], salt, None, T, 1 << 20),
+            Err(SigningError::DecompressedTooLarge(1 << 20))
+        );
+        assert_eq!(
+            loads_within(&signed, SECRET, &[], salt, None, T, 9 << 20).as_ref(),
+            Ok(&big)
+        );
+        assert_eq!(loads(&signed, SECRET, &[], salt, None, T), Ok(big));
     }
 
     #[test]

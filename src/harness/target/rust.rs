@@ -9,7 +9,7 @@ use crate::reference::Settings;
 
 #[derive(Default)]
 pub struct RustTarget {
-    instances: Instances<JoinHandle<std::io::Result<()>>>,
+    instances: Instances<JoinHandle<()>>,
 }
 
 impl Target for RustTarget {
@@ -43,9 +43,7 @@ impl Target for RustTarget {
     }
 }
 
-async fn start(
-    profile: &Profile,
-) -> Result<(Instance, JoinHandle<std::io::Result<()>>), TargetError> {
+async fn start(profile: &Profile) -> Result<(Instance, JoinHandle<()>), TargetError> {
     let settings = Settings::with_overrides(&serde_json::Value::Object(profile.settings.clone()))
         .map_err(|e| {
         TargetError(format!(
