@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::docker_api::{self, ApiShim, Engine};
+use super::docker_api::{self, ApiShim, Endpoint, Engine};
 use super::{DjangoDocker, DjangoLocal, DjangoUrl, Images, Target, TargetError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum DjangoPlan {
 
 pub struct ShimPlan {
     socket: PathBuf,
-    engine: PathBuf,
+    engine: Endpoint,
     api_version: String,
 }
 
@@ -47,7 +47,7 @@ pub fn plan(choice: DjangoChoice, url: Option<url::Url>) -> DjangoPlan {
         Engine::Absent(why) => DjangoPlan::NoEngine(why),
         Engine::Current => DjangoPlan::Docker(None),
         Engine::Older {
-            socket,
+            endpoint,
             api_version,
         } => {
             let proxy = std::env::temp_dir().join(format!(
@@ -59,7 +59,7 @@ pub fn plan(choice: DjangoChoice, url: Option<url::Url>) -> DjangoPlan {
             unsafe { std::env::set_var("DOCKER_HOST", format!("unix://{}", proxy.display())) };
             DjangoPlan::Docker(Some(ShimPlan {
                 socket: proxy,
-                engine: socket,
+                engine: endpoint,
                 api_version,
             }))
         }

@@ -1,7 +1,8 @@
-//! Reaching the Docker engine. testcontainers 0.28 speaks Docker API 1.53 and does not negotiate;
-//! an older engine (Docker 20.10, Debian bookworm's, serves at most 1.41) refuses every such
-//! request. For an older engine djc puts a proxy on a local socket in front of it that forwards
-//! each request unchanged but for the version in its path, which becomes the engine's own.
+//! Reaching the Docker engine. djc asks it for its version before choosing it, over the Unix
+//! socket or TCP that `DOCKER_HOST` names. testcontainers 0.28 speaks Docker API 1.53 and does
+//! not negotiate; an older engine (Docker 20.10, Debian bookworm's, serves at most 1.41) refuses
+//! every such request. For an older engine djc puts a proxy on a local socket in front of it that
+//! forwards each request unchanged but for the version in its path, which becomes the engine's.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,8 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixListener, UnixStream};
 use tokio::sync::Mutex;
 
 /// The proxy's socket is `<temp dir>/<this prefix><pid>.sock`.
@@ -20,50 +22,94 @@ pub const SOCKET_PREFIX: &str = "djc-docker-api-";
 /// The Docker API version testcontainers' client (bollard) sends.
 pub const CLIENT_API_VERSION: (u32, u32) = (1, 53);
 
-/// What answers at the engine's socket.
+/// Where the engine listens, from `DOCKER_HOST` (default: the local Unix socket).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Endpoint {
+    Unix(PathBuf),
+    /// `tcp://host:port`, plain HTTP.
+    Tcp(String),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(path) => write!(f, "{}", path.display()),
+            Endpoint::Tcp(address) => write!(f, "tcp://{address}"),
+        }
+    }
+}
+
+/// What answers at the engine's endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Engine {
-    /// A socket that takes the client's API version as it is (or one djc cannot probe, such as
-    /// `DOCKER_HOST=tcp://…`, which is left to testcontainers).
+    /// An engine that takes the client's API version as it is (or one djc cannot probe, such as
+    /// an engine behind TLS, which is left to testcontainers).
     Current,
     /// An engine older than the client: reachable through [`ApiShim`].
     Older {
-        socket: PathBuf,
+        endpoint: Endpoint,
         api_version: String,
     },
     /// No engine: why, for the message.
     Absent(String),
 }
 
-/// The engine's Unix socket: `DOCKER_HOST=unix://…`, else the default. `None` for other schemes.
-pub fn engine_socket() -> Option<PathBuf> {
-    match std::env::var("DOCKER_HOST") {
-        Ok(host) => host.strip_prefix("unix://").map(PathBuf::from),
-        Err(_) => Some(PathBuf::from("/var/run/docker.sock")),
+/// The engine's endpoint: `DOCKER_HOST` (`unix://…` or `tcp://…`), else the default socket.
+/// `None` for what djc does not probe: TLS (`DOCKER_TLS_VERIFY`), SSH and other schemes.
+pub fn engine_endpoint() -> Option<Endpoint> {
+    let Ok(host) = std::env::var("DOCKER_HOST") else {
+        return Some(Endpoint::Unix(PathBuf::from("/var/run/docker.sock")));
+    };
+    if let Some(path) = host.strip_prefix("unix://") {
+        return Some(Endpoint::Unix(PathBuf::from(path)));
+    }
+    let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0");
+    match host.strip_prefix("tcp://") {
+        Some(address) if !tls => Some(Endpoint::Tcp(address.trim_end_matches('/').to_owned())),
+        _ => None,
+    }
+}
+
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `GET /version` over a blocking connection, the raw reply.
+fn ask_version(endpoint: &Endpoint) -> std::io::Result<String> {
+    fn exchange(stream: &mut (impl Read + Write)) -> std::io::Result<String> {
+        stream.write_all(b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n")?;
+        let mut reply = Vec::new();
+        stream.take(1 << 20).read_to_end(&mut reply)?;
+        Ok(String::from_utf8_lossy(&reply).into_owned())
+    }
+    match endpoint {
+        Endpoint::Unix(path) => {
+            let mut stream = std::os::unix::net::UnixStream::connect(path)?;
+            stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
+            stream.set_write_timeout(Some(PROBE_TIMEOUT))?;
+            exchange(&mut stream)
+        }
+        Endpoint::Tcp(address) => {
+            use std::net::ToSocketAddrs;
+            let resolved = address.to_socket_addrs()?.next().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the name resolves to nothing")
+            })?;
+            let mut stream = std::net::TcpStream::connect_timeout(&resolved, PROBE_TIMEOUT)?;
+            stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
+            stream.set_write_timeout(Some(PROBE_TIMEOUT))?;
+            exchange(&mut stream)
+        }
     }
 }
 
 /// Asks the engine its API version (`GET /version`), blocking: djc does this before it starts
 /// any thread, so that it can still point testcontainers at the proxy through `DOCKER_HOST`.
 pub fn probe() -> Engine {
-    let Some(socket) = engine_socket() else {
+    let Some(endpoint) = engine_endpoint() else {
         return Engine::Current;
     };
-    let reply = (|| -> std::io::Result<String> {
-        let mut stream = std::os::unix::net::UnixStream::connect(&socket)?;
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(3)))?;
-        stream.write_all(b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n")?;
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply)?;
-        Ok(reply)
-    })();
-    let reply = match reply {
+    let reply = match ask_version(&endpoint) {
         Ok(reply) => reply,
         Err(e) => {
-            return Engine::Absent(format!(
-                "no Docker engine answers at {} ({e})",
-                socket.display()
-            ));
+            return Engine::Absent(format!("no Docker engine answers at {endpoint} ({e})"));
         }
     };
     let body = reply
@@ -75,13 +121,12 @@ pub fn probe() -> Engine {
         .and_then(|v| v["ApiVersion"].as_str().map(str::to_owned));
     match api_version.as_deref().and_then(parse_version) {
         Some(version) if version < CLIENT_API_VERSION => Engine::Older {
-            socket,
+            endpoint,
             api_version: api_version.unwrap_or_default(),
         },
         Some(_) => Engine::Current,
         None => Engine::Absent(format!(
-            "{} answered, but not as a Docker engine: {body:.200}",
-            socket.display()
+            "{endpoint} answered, but not as a Docker engine: {body:.200}"
         )),
     }
 }
@@ -113,7 +158,7 @@ pub struct ApiShim {
 impl ApiShim {
     /// Listens on `socket`, forwarding to the engine at `engine` with `api_version`. Sockets
     /// that killed djc processes left beside it are removed.
-    pub fn start(socket: &Path, engine: PathBuf, api_version: String) -> std::io::Result<ApiShim> {
+    pub fn start(socket: &Path, engine: Endpoint, api_version: String) -> std::io::Result<ApiShim> {
         remove_dead_sockets(socket.parent().unwrap_or(Path::new("/")));
         let _ = std::fs::remove_file(socket);
         let listener = UnixListener::bind(socket)?;
@@ -121,11 +166,21 @@ impl ApiShim {
         let engine = Arc::new(engine);
         let server = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(forward_connection(
-                    client,
-                    engine.clone(),
-                    api_version.clone(),
-                ));
+                let (engine, api_version) = (engine.clone(), api_version.clone());
+                tokio::spawn(async move {
+                    match engine.as_ref() {
+                        Endpoint::Unix(path) => {
+                            if let Ok(upstream) = UnixStream::connect(path).await {
+                                forward_connection(client, upstream, api_version).await;
+                            }
+                        }
+                        Endpoint::Tcp(address) => {
+                            if let Ok(upstream) = TcpStream::connect(address.as_str()).await {
+                                forward_connection(client, upstream, api_version).await;
+                            }
+                        }
+                    }
+                });
             }
         });
         Ok(ApiShim {
@@ -164,10 +219,11 @@ impl Drop for ApiShim {
 
 /// One client connection, carried over one engine connection, request by request (HTTP/1.1
 /// requests on a connection are sequential, so one sender serves them in order).
-async fn forward_connection(client: UnixStream, engine: Arc<PathBuf>, api_version: Arc<String>) {
-    let Ok(upstream) = UnixStream::connect(engine.as_path()).await else {
-        return;
-    };
+async fn forward_connection(
+    client: UnixStream,
+    upstream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    api_version: Arc<String>,
+) {
     let Ok((sender, connection)) =
         hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(upstream)).await
     else {
