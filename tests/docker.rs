@@ -203,60 +203,81 @@ fn containers_of_a_killed_djc_are_removed_by_the_next_run() {
             "label=org.django-conformance.run",
         ]))
     };
-    let output = signal_djc(
-        &[
-            "run",
-            "--django",
-            "docker",
-            "--jobs",
-            "1",
-            "--profile",
-            "default",
-        ],
-        &repo(),
-        libc::SIGKILL,
-        |_| ours().len() >= 3,
-    );
-    assert_eq!(output.status.code(), None, "killed: {}", text(&output));
-    let orphans = ours();
-    assert!(
-        !orphans.is_empty(),
-        "a killed djc cannot remove its containers"
-    );
-    let output = djc(
-        &["run", "--django", "docker", "--profile", "legacy_salt_off"],
-        &repo(),
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(
-        text(&output).contains("removing the containers of 1 earlier run(s) whose djc is gone"),
-        "{}",
-        text(&output)
-    );
-    assert_eq!(our_leftovers(), Vec::<String>::new());
+    let scratch = tempfile::tempdir().unwrap();
+    let snapshots = scratch.path().to_str().unwrap();
+    for command in ["run", "record"] {
+        let output = signal_djc(
+            &[
+                command,
+                "--django",
+                "docker",
+                "--jobs",
+                "1",
+                "--profile",
+                "default",
+                "--snapshots",
+                snapshots,
+            ],
+            &repo(),
+            libc::SIGKILL,
+            |_| ours().len() >= 3,
+        );
+        assert_eq!(output.status.code(), None, "killed: {}", text(&output));
+        assert!(
+            !ours().is_empty(),
+            "{command}: a killed djc cannot remove its containers"
+        );
+        let output = djc(
+            &["run", "--django", "docker", "--profile", "legacy_salt_off"],
+            &repo(),
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        assert!(
+            text(&output).contains("removing the containers of 1 earlier run(s) whose djc is gone"),
+            "{command}: {}",
+            text(&output)
+        );
+        assert_eq!(our_leftovers(), Vec::<String>::new(), "{command}");
+    }
 }
 
 #[test]
-fn sigterm_removes_every_container_and_network() {
-    if !docker_available("sigterm_removes_every_container_and_network") {
+fn sigterm_and_sighup_remove_every_container_and_network() {
+    if !docker_available("sigterm_and_sighup_remove_every_container_and_network") {
         return;
     }
     let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
-    let output = signal_djc(
-        &["run", "--django", "docker", "--jobs", "1"],
-        &repo(),
-        libc::SIGTERM,
-        |_| {
-            lines(docker(&[
-                "ps",
-                "-q",
-                "--filter",
-                "label=org.django-conformance.run",
-            ]))
-            .len()
-                >= 3
-        },
-    );
-    assert_eq!(output.status.code(), Some(143), "{}", text(&output));
-    assert_eq!(our_leftovers(), Vec::<String>::new());
+    let scratch = tempfile::tempdir().unwrap();
+    for (command, signal) in [("run", libc::SIGTERM), ("record", libc::SIGHUP)] {
+        let output = signal_djc(
+            &[
+                command,
+                "--django",
+                "docker",
+                "--jobs",
+                "1",
+                "--snapshots",
+                scratch.path().to_str().unwrap(),
+            ],
+            &repo(),
+            signal,
+            |_| {
+                lines(docker(&[
+                    "ps",
+                    "-q",
+                    "--filter",
+                    "label=org.django-conformance.run",
+                ]))
+                .len()
+                    >= 3
+            },
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(128 + signal),
+            "{command}: {}",
+            text(&output)
+        );
+        assert_eq!(our_leftovers(), Vec::<String>::new(), "{command}");
+    }
 }
