@@ -32,7 +32,7 @@ use django_conformance::harness::report::diff_text;
 use django_conformance::harness::runner::{Runner, Targets};
 use django_conformance::harness::scenario::{self, Scenario};
 use django_conformance::harness::snapshot::SnapshotStore;
-use django_conformance::harness::target::{RustTarget, Target, TargetKind};
+use django_conformance::harness::targets::{RustTarget, Target, TargetKind};
 use django_conformance::reference::cookies::{decode_cookie_header, parse_cookie, unquote};
 use django_conformance::reference::signing::{self, Signer, TimestampSigner, try_b62_decode};
 use django_conformance::reference::{Settings, pyjson};

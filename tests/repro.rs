@@ -9,7 +9,7 @@ use std::sync::Arc;
 use django_conformance::harness::profile::Profiles;
 use django_conformance::harness::runner::{Runner, Targets};
 use django_conformance::harness::scenario;
-use django_conformance::harness::target::{RustTarget, Target, TargetKind};
+use django_conformance::harness::targets::{RustTarget, Target, TargetKind};
 use support::{djc, djc_with_env, python_available, repo, text};
 
 fn repro(folder: &str) -> PathBuf {

@@ -19,8 +19,8 @@ use super::runner::{Runner, Targets};
 use super::scenario::{self, Scenario};
 use super::snapshot::{SnapshotStore, Written};
 use super::suite::{self, Mode, Recorded, Suite};
-use super::target::choice::{self, DjangoChoice, DjangoPlan};
-use super::target::{DjangoLocal, RustTarget, Target};
+use super::targets::choice::{self, DjangoChoice, DjangoPlan};
+use super::targets::{DjangoLocal, RustTarget, Target};
 
 const STATE_DIR: &str = ".djc";
 const LAST_RUN: &str = ".djc/last-run.json";

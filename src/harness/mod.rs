@@ -18,4 +18,4 @@ pub mod runner;
 pub mod scenario;
 pub mod snapshot;
 pub mod suite;
-pub mod target;
+pub mod targets;

@@ -12,7 +12,7 @@ use super::normalize::Normalizer;
 use super::observe::{Response, SignedDecoder, observe_step};
 use super::profile::{Profile, Profiles};
 use super::scenario::{Body, Scenario, Step};
-use super::target::{Instance, Provenance, Target, TargetKind};
+use super::targets::{Instance, Provenance, Target, TargetKind};
 use crate::reference::Settings;
 
 /// The targets of a run; a step pinned to a target (`target = "django"`) goes to that one.

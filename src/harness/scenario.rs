@@ -17,7 +17,7 @@ use toml::Spanned;
 use super::files::{self, MAX_TOML_BYTES};
 use super::jar::LAST_HTTP_DATE;
 use super::path::FieldGlob;
-use super::target::TargetKind;
+use super::targets::TargetKind;
 use crate::reference::pyjson::float_repr;
 
 /// Files directly in a scenarios folder that are not scenarios.

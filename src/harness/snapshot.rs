@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::files::{self, MAX_SNAPSHOT_BYTES};
 use super::scenario::Scenario;
-use super::target::Provenance;
+use super::targets::Provenance;
 
 /// What the snapshot file holds below its header.
 pub fn golden_value(scenario: &Scenario, steps: &[Value]) -> Value {

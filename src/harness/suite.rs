@@ -17,7 +17,7 @@ use super::panics::{Panic, catch_panic};
 use super::runner::{Runner, Targets};
 use super::scenario::Scenario;
 use super::snapshot::{SnapshotStore, Written};
-use super::target::{Provenance, TargetKind};
+use super::targets::{Provenance, TargetKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -441,7 +441,7 @@ pub async fn check_offline(
     ledger
         .entries
         .retain(|entry| entry.covers_scenario(&scenario.id));
-    let rust: Arc<dyn super::target::Target> = Arc::new(super::target::RustTarget::default());
+    let rust: Arc<dyn super::targets::Target> = Arc::new(super::targets::RustTarget::default());
     let targets = Targets {
         django: None,
         rust: Some(rust),
@@ -487,7 +487,7 @@ mod tests {
 
     use super::*;
     use crate::harness::profile::{Profile, Profiles};
-    use crate::harness::target::{BoxFuture, Instance, Target, TargetError};
+    use crate::harness::targets::{BoxFuture, Instance, Target, TargetError};
 
     /// A "Django" whose `/token` answer changes on every request.
     struct ChangingDjango {

@@ -28,7 +28,7 @@ pub fn djc_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
 /// offline base image exists). Where CI sets `DJC_REQUIRE_DOCKER=1`, either missing fails the
 /// test; elsewhere the test prints why it is skipped.
 pub fn docker_available(test: &str) -> bool {
-    use django_conformance::harness::target::{OFFLINE_BASE_IMAGE, docker_api};
+    use django_conformance::harness::targets::{OFFLINE_BASE_IMAGE, docker_api};
     let missing = match docker_api::probe() {
         docker_api::Engine::Absent(why) => Some(why),
         _ if !docker(&["image", "inspect", OFFLINE_BASE_IMAGE])
