@@ -6,6 +6,8 @@
 //!   `django_reference/CONTRACT.md`.
 //! * [`harness`]: scenarios, targets, normalisation, snapshots, diffs, reports and the `djc` CLI.
 
+#[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "harness")]
 pub mod harness;
 pub mod reference;
