@@ -126,7 +126,12 @@ fn a_divergence_fails_the_run_and_djc_diff_shows_the_field() {
         text(&output)
     );
     let diff = djc(&["diff", SCENARIO], dir.path());
-    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "a difference shown: {}",
+        text(&diff)
+    );
     let shown = text(&diff);
     assert!(shown.contains("set_cookies[0]"), "{shown}");
     assert!(
@@ -232,9 +237,14 @@ fn django_failing_to_start_exits_with_the_tail_of_its_log() {
     )
     .unwrap();
     let output = djc(&["run", "--django", "local", "--jobs", "1"], dir.path());
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     assert!(message.contains("did not start"), "{message}");
+    assert_eq!(
+        message.matches("broken on purpose for a test").count(),
+        1,
+        "said once: {message}"
+    );
     assert!(
         message.contains("broken on purpose for a test"),
         "the log tail shows the cause: {message}"
@@ -270,7 +280,7 @@ fn a_tcp_docker_host_with_nothing_listening_is_found_out_before_it_is_chosen() {
         dir.path(),
         &[("DOCKER_HOST", host.as_str())],
     );
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     assert!(
         message.contains(&format!("no Docker engine answers at {host}")),
@@ -285,14 +295,14 @@ fn no_docker_engine_is_a_clear_message_not_a_stack_trace() {
     let dir = scratch_suite(&[SCENARIO]);
     let nowhere = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
     let output = djc_with_env(&["run", "--django", "docker"], dir.path(), &nowhere);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     assert!(
         message.contains("no Docker engine answers at /nonexistent/docker.sock"),
         "{message}"
     );
     assert!(
-        message.contains("--django local"),
+        message.contains("--django auto") && message.contains("start docker"),
         "it says what to do: {message}"
     );
     assert!(!message.contains("panicked"), "{message}");
@@ -373,4 +383,136 @@ fn the_rust_app_keeps_serving_when_file_descriptors_run_out() {
         text(&output)
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[test]
+fn when_nothing_can_work_one_message_lists_what_was_tried_and_the_fixes() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let python = support::unfixed_python(dir.path());
+    let output = djc_with_env(
+        &[
+            "run",
+            "--django-dir",
+            repo().join("django_reference").to_str().unwrap(),
+        ],
+        dir.path(),
+        &[
+            ("DJC_PYTHON", python.to_str().unwrap()),
+            ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let message = text(&output);
+    for expected in [
+        "no Django can start here",
+        "a local process: no Python fit",
+        "lacks CPython's fix",
+        "containers: no Docker engine answers at /nonexistent/docker.sock",
+        "apt-get install python3.11",
+        "DJC_PYTHON",
+        "start docker",
+        "--django-url",
+    ] {
+        assert!(message.contains(expected), "{expected:?} in {message}");
+    }
+    assert_eq!(
+        message.matches("no Django can start here").count(),
+        1,
+        "said once: {message}"
+    );
+    assert!(!message.contains("compared"), "{message}");
+}
+
+/// A Docker engine on a Unix socket that answers but has no image and reaches no registry.
+fn engine_without_images_or_registry(socket: &std::path::Path) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        if header.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(value) =
+                            header.to_ascii_lowercase().strip_prefix("content-length:")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+                    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+                    let (status, body) = if path.ends_with("/version") {
+                        (
+                            "200 OK",
+                            r#"{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.24"}"#,
+                        )
+                    } else if path.contains("/images/create") {
+                        (
+                            "500 Internal Server Error",
+                            r#"{"message":"Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host"}"#,
+                        )
+                    } else if path.contains("/images/") {
+                        ("404 Not Found", r#"{"message":"No such image"}"#)
+                    } else {
+                        (
+                            "500 Internal Server Error",
+                            r#"{"message":"refused by the test's engine"}"#,
+                        )
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    // HTTP/1.0 (djc's probe) ends with the reply; HTTP/1.1 keeps the connection.
+                    if writer.write_all(reply.as_bytes()).is_err()
+                        || request_line.trim_end().ends_with("HTTP/1.0")
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn an_engine_that_cannot_get_the_images_is_never_chosen() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let python = support::unfixed_python(dir.path());
+    let socket = dir.path().join("docker.sock");
+    engine_without_images_or_registry(&socket);
+    let host = format!("unix://{}", socket.display());
+    let output = djc_with_env(
+        &[
+            "run",
+            "--django-dir",
+            repo().join("django_reference").to_str().unwrap(),
+        ],
+        dir.path(),
+        &[
+            ("DJC_PYTHON", python.to_str().unwrap()),
+            ("DOCKER_HOST", host.as_str()),
+            ("DJC_BASE_IMAGE", "django-conformance-base:not-here"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains("containers: pulling django-conformance-base:not-here"),
+        "{message}"
+    );
+    assert!(message.contains("no such host"), "{message}");
+    assert!(!message.contains("compared"), "{message}");
 }

@@ -92,7 +92,7 @@ fn every_scenario_passes_in_containers_and_nothing_is_left_behind() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(
-        text(&output).contains("Django runs in containers"),
+        text(&output).contains("Django runs as django (containers"),
         "djc says which it chose: {}",
         text(&output)
     );

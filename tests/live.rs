@@ -22,7 +22,7 @@ fn every_scenario_passes_live_against_a_local_django_process() {
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
     assert!(
-        text(&output).contains("Django runs as a local process"),
+        text(&output).contains("Django runs as django (local process"),
         "{}",
         text(&output)
     );

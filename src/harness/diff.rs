@@ -16,8 +16,11 @@ pub struct Difference {
     /// The same keys in another order: JSON bytes (and so Django's dict order) differ.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub key_order: bool,
-    /// The reference side (Django, or the snapshot for drift); `None` when absent there.
+    /// The reference side (Django, or the snapshot for drift); `None` when absent there, which
+    /// the report shows by leaving the field out (a JSON `null` is a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<Value>,
 }
 

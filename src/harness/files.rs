@@ -4,7 +4,7 @@
 //! full disk or a signal never leaves a cut file and an error leaves the previous one intact.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -78,36 +78,91 @@ fn write_whole_with(
     bytes: &[u8],
     fill: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let failed = |cause| WriteError {
-        path: path.to_owned(),
-        cause,
-    };
-    let folder = match path.parent() {
+    let mut whole = WholeFile::create(path)?;
+    let filled = whole
+        .file
+        .flush()
+        .and_then(|()| fill(whole.file.get_mut(), bytes));
+    filled.map_err(|cause| whole.failed(cause))?;
+    whole.commit()
+}
+
+/// A file written in pieces that appears at its path only once [`WholeFile::commit`] succeeds;
+/// until then it is a temporary file beside that path, removed if the writing stops.
+pub struct WholeFile {
+    path: PathBuf,
+    temporary: PathBuf,
+    file: BufWriter<File>,
+    committed: bool,
+}
+
+impl WholeFile {
+    pub fn create(path: &Path) -> Result<WholeFile, WriteError> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let failed = |cause| WriteError {
+            path: path.to_owned(),
+            cause,
+        };
+        let folder = folder_of(path);
+        std::fs::create_dir_all(folder).map_err(failed)?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let temporary = folder.join(format!(
+            ".{name}.{}-{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = File::create_new(&temporary).map_err(failed)?;
+        Ok(WholeFile {
+            path: path.to_owned(),
+            temporary,
+            file: BufWriter::new(file),
+            committed: false,
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
+        self.file
+            .write_all(bytes)
+            .map_err(|cause| self.failed(cause))
+    }
+
+    /// Puts the file in place: written out, synced, renamed over whatever was there.
+    pub fn commit(mut self) -> Result<(), WriteError> {
+        let written = self
+            .file
+            .flush()
+            .and_then(|()| self.file.get_ref().sync_all())
+            .and_then(|()| std::fs::rename(&self.temporary, &self.path));
+        written.map_err(|cause| self.failed(cause))?;
+        self.committed = true;
+        // The rename itself reaches the disk with the folder's entry.
+        if let Ok(folder) = File::open(folder_of(&self.path)) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    }
+
+    fn failed(&self, cause: std::io::Error) -> WriteError {
+        WriteError {
+            path: self.path.clone(),
+            cause,
+        }
+    }
+}
+
+impl Drop for WholeFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temporary);
+        }
+    }
+}
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
-    };
-    std::fs::create_dir_all(folder).map_err(failed)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = folder.join(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = File::create_new(&temporary).and_then(|mut file| {
-        fill(&mut file, bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    });
-    if let Err(cause) = written {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(failed(cause));
     }
-    // The rename itself reaches the disk with the folder's entry.
-    if let Ok(folder) = File::open(folder) {
-        let _ = folder.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

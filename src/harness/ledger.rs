@@ -4,13 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::diff::Difference;
 use super::path::FieldGlob;
-use super::scenario::{LEDGER_FILE, Origin, ScenarioError, line_of, parse_toml, read};
+use super::scenario::{IdGlob, LEDGER_FILE, Origin, ScenarioError, line_of, parse_toml, read};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,7 +43,7 @@ struct EntryFile {
 pub struct Entry {
     /// A scenario id; `*` matches within one path segment (`cookies/*`).
     pub scenario: String,
-    scenario_pattern: Regex,
+    scenario_pattern: IdGlob,
     pub step: Option<usize>,
     pub field: FieldGlob,
     pub class: DivergenceClass,
@@ -54,7 +53,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn covers_scenario(&self, id: &str) -> bool {
-        self.scenario_pattern.is_match(id)
+        self.scenario_pattern.matches(id)
     }
 
     pub fn explains(&self, id: &str, difference: &Difference) -> bool {
@@ -110,12 +109,8 @@ fn load_file(file: &Path) -> Result<Vec<Entry>, ScenarioError> {
                 return Err(fail("a ledger entry needs a reason".to_owned()));
             }
             let field = FieldGlob::parse(&entry.field).map_err(|e| fail(e.to_string()))?;
-            let pattern = format!(
-                "^{}$",
-                regex::escape(&entry.scenario).replace(r"\*", "[^/]*")
-            );
             Ok(Entry {
-                scenario_pattern: Regex::new(&pattern).map_err(|e| fail(e.to_string()))?,
+                scenario_pattern: IdGlob::new(&entry.scenario),
                 scenario: entry.scenario,
                 step: entry.step,
                 field,

@@ -13,6 +13,7 @@ pub mod observe;
 pub mod panics;
 pub mod path;
 pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod scenario;

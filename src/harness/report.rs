@@ -1,58 +1,156 @@
-//! Reports of a run: the JSON report (also kept as the last run for `djc diff`), JUnit XML, and
-//! the terminal summary.
+//! Reports of a run: the JSON report (also kept as the last run for `djc diff`), written as the
+//! scenarios finish so that memory stays flat; JUnit XML; and the terminal summary.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use console::style;
 use serde_json::{Value, json};
 
-use super::suite::{RunResult, Status};
+use super::diff::Difference;
+use super::files::{WholeFile, WriteError};
+use super::suite::{Mode, Outcome, RunResult, Status};
 
-pub fn json_report(result: &RunResult) -> Value {
+/// The JSON report's layout version: it grows when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON report, written to one or more files as the run goes: each appears at its path,
+/// whole, when [`JsonReport::finish`] succeeds.
+pub struct JsonReport {
+    files: Vec<WholeFile>,
+    scenarios: usize,
+}
+
+impl JsonReport {
+    /// Starts the report in each of `paths`: what ran, when, in which mode.
+    pub fn create(paths: &[PathBuf], mode: Mode) -> Result<JsonReport, WriteError> {
+        let started_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let head = format!(
+            "{{\n  \"schema_version\": {SCHEMA_VERSION},\n  \"djc_version\": {},\n  \
+             \"started_at\": {},\n  \"mode\": {},\n  \"scenarios\": [",
+            json!(env!("CARGO_PKG_VERSION")),
+            json!(started_at),
+            json!(mode),
+        );
+        let mut files = Vec::new();
+        for path in paths {
+            let mut file = WholeFile::create(path)?;
+            file.write(head.as_bytes())?;
+            files.push(file);
+        }
+        Ok(JsonReport {
+            files,
+            scenarios: 0,
+        })
+    }
+
+    /// Adds one scenario's outcome, records included.
+    pub fn scenario(&mut self, outcome: &Outcome) -> Result<(), WriteError> {
+        let separator = if self.scenarios == 0 {
+            "\n    "
+        } else {
+            ",\n    "
+        };
+        let entry = serde_json::to_string(outcome).expect("an outcome serialises");
+        self.scenarios += 1;
+        for file in &mut self.files {
+            file.write(separator.as_bytes())?;
+            file.write(entry.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Ends the report with the summary and puts every file in place.
+    pub fn finish(self, result: &RunResult) -> Result<(), WriteError> {
+        let tail = format!(
+            "\n  ],\n  \"django_version\": {},\n  \"python_version\": {},\n  \"duration_s\": {},\n  \
+             \"summary\": {},\n  \"stale_ledger_entries\": {}\n}}\n",
+            json!(result.provenance.django_version),
+            json!(result.provenance.python_version),
+            json!(result.duration_s),
+            summary_json(result),
+            json!(result.stale_ledger_entries),
+        );
+        for mut file in self.files {
+            file.write(tail.as_bytes())?;
+            file.commit()?;
+        }
+        Ok(())
+    }
+}
+
+fn summary_json(result: &RunResult) -> Value {
     json!({
-        "django_version": result.provenance.django_version,
-        "python_version": result.provenance.python_version,
-        "mode": result.mode,
-        "summary": {
-            "scenarios": result.outcomes.len(),
-            "passed": result.count(Status::Passed),
-            "diverged": result.count(Status::Diverged),
-            "known": result.count(Status::Known),
-            "errors": result.count(Status::Error),
-            "drifted": result.drifted(),
-            "stale_ledger_entries": result.stale_ledger_entries.len(),
-        },
-        "scenarios": result.outcomes,
-        "stale_ledger_entries": result.stale_ledger_entries,
+        "scenarios": result.outcomes.len() + result.not_run,
+        "passed": result.count(Status::Passed),
+        "diverged": result.count(Status::Diverged),
+        "known": result.count(Status::Known),
+        "unrecorded": result.count(Status::Unrecorded),
+        "errors": result.count(Status::Error),
+        "not_run": result.not_run,
+        "drifted": result.drifted(),
+        "stale_ledger_entries": result.stale_ledger_entries.len(),
     })
+}
+
+/// The differences of a divergence or of drift, each saying which side is which.
+fn describe_all<'a>(
+    differences: impl Iterator<Item = &'a Difference>,
+    left: &str,
+    right: &str,
+) -> Vec<String> {
+    differences
+        .map(|d| {
+            let show = |v: &Option<Value>| {
+                v.as_ref()
+                    .map_or_else(|| "(absent)".to_owned(), Value::to_string)
+            };
+            let order = if d.key_order { " (key order)" } else { "" };
+            format!(
+                "step {} {}{order}: {left} {}, {right} {}",
+                d.step,
+                d.path,
+                show(&d.expected),
+                show(&d.actual)
+            )
+        })
+        .collect()
 }
 
 pub fn junit_report(result: &RunResult) -> Result<String, String> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new("djc");
+    report.set_time(Duration::from_secs_f64(result.duration_s));
     let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
     for outcome in &result.outcomes {
         let status = match outcome.status {
-            Status::Passed | Status::Known if outcome.drift.is_empty() => TestCaseStatus::success(),
             Status::Error => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                 status.set_message(outcome.error.clone().unwrap_or_default());
                 status
             }
+            _ if !outcome.failed() => TestCaseStatus::success(),
+            Status::Unrecorded => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message("no snapshot: record it with `djc record` and review it");
+                status
+            }
             _ => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let unexplained: Vec<String> = outcome
-                    .divergences
-                    .iter()
-                    .filter(|d| d.known.is_none())
-                    .map(|d| d.difference.to_string())
-                    .collect();
-                let drift: Vec<String> = outcome
-                    .drift
-                    .iter()
-                    .map(|d| format!("Django drift: {d}"))
-                    .collect();
+                let unexplained = describe_all(
+                    outcome
+                        .divergences
+                        .iter()
+                        .filter(|d| d.known.is_none())
+                        .map(|d| &d.difference),
+                    "django",
+                    "rust",
+                );
+                let drift = describe_all(outcome.drift.iter(), "snapshot", "live django");
                 status.set_message(format!(
                     "{} unexplained differences",
                     unexplained.len() + drift.len()
@@ -63,6 +161,7 @@ pub fn junit_report(result: &RunResult) -> Result<String, String> {
         };
         let mut case = TestCase::new(outcome.id.clone(), status);
         case.set_classname(outcome.topic.clone());
+        case.set_time(Duration::from_secs_f64(outcome.duration_s));
         suites
             .entry(&outcome.topic)
             .or_insert_with(|| TestSuite::new(outcome.topic.clone()))
@@ -72,43 +171,72 @@ pub fn junit_report(result: &RunResult) -> Result<String, String> {
     report.to_string().map_err(|e| e.to_string())
 }
 
-/// The per-topic table and what needs attention.
+/// The per-topic table, the time taken, and what needs attention.
 pub fn summary_text(result: &RunResult) -> String {
-    let mut topics: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+    const COLUMNS: [Status; 5] = [
+        Status::Passed,
+        Status::Diverged,
+        Status::Known,
+        Status::Unrecorded,
+        Status::Error,
+    ];
+    let mut topics: BTreeMap<&str, ([usize; 6], f64)> = BTreeMap::new();
     for outcome in &result.outcomes {
-        let row = topics.entry(&outcome.topic).or_default();
+        let (row, seconds) = topics.entry(&outcome.topic).or_default();
         row[0] += 1;
-        let column = match outcome.status {
-            Status::Passed => 1,
-            Status::Diverged => 2,
-            Status::Known => 3,
-            Status::Error => 4,
-        };
-        row[column] += 1;
+        let column = COLUMNS
+            .iter()
+            .position(|s| *s == outcome.status)
+            .unwrap_or(0);
+        row[column + 1] += 1;
+        *seconds += outcome.duration_s;
     }
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<22}{:>10}{:>8}{:>10}{:>7}{:>8}",
-        "topic", "scenarios", "passed", "diverged", "known", "errors"
-    );
-    let mut total = [0usize; 5];
-    for (topic, row) in &topics {
+    let line = |out: &mut String, name: &str, row: &[usize; 6], time: String| {
         let _ = writeln!(
             out,
-            "{topic:<22}{:>10}{:>8}{:>10}{:>7}{:>8}",
-            row[0], row[1], row[2], row[3], row[4]
+            "{name:<22}{:>10}{:>8}{:>10}{:>7}{:>12}{:>8}{time:>9}",
+            row[0], row[1], row[2], row[3], row[4], row[5]
         );
+    };
+    let _ = writeln!(
+        out,
+        "{:<22}{:>10}{:>8}{:>10}{:>7}{:>12}{:>8}{:>9}",
+        "topic", "scenarios", "passed", "diverged", "known", "unrecorded", "errors", "time"
+    );
+    let mut total = [0usize; 6];
+    let mut total_seconds = 0.0;
+    for (topic, (row, seconds)) in &topics {
+        line(&mut out, topic, row, format!("{seconds:.2}s"));
         for (sum, value) in total.iter_mut().zip(row) {
             *sum += value;
         }
+        total_seconds += seconds;
     }
+    line(&mut out, "total", &total, format!("{total_seconds:.2}s"));
     let _ = writeln!(
         out,
-        "{:<22}{:>10}{:>8}{:>10}{:>7}{:>8}",
-        "total", total[0], total[1], total[2], total[3], total[4]
+        "ran in {:.2}s of wall time, scenarios in parallel",
+        result.duration_s
     );
-    // One fault (Django failing to start, say) often fails many scenarios: print it once.
+    let mut slowest: Vec<&Outcome> = result.outcomes.iter().collect();
+    slowest.sort_by(|a, b| b.duration_s.total_cmp(&a.duration_s));
+    if slowest.len() > 5 {
+        let named: Vec<String> = slowest[..3]
+            .iter()
+            .map(|o| format!("{} {:.2}s", o.id, o.duration_s))
+            .collect();
+        let _ = writeln!(out, "slowest: {}", named.join(", "));
+    }
+    if result.not_run > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} {} scenario(s) not run: --fail-fast stopped at the first failure",
+            style("stopped").yellow().bold(),
+            result.not_run
+        );
+    }
+    // One fault often fails many scenarios: print it once.
     let mut errors: Vec<(&str, Vec<&str>)> = Vec::new();
     for outcome in result.outcomes.iter().filter(|o| o.status == Status::Error) {
         let error = outcome.error.as_deref().unwrap_or_default();
@@ -144,18 +272,20 @@ pub fn summary_text(result: &RunResult) -> String {
         if !outcome.drift.is_empty() {
             let _ = writeln!(
                 out,
-                "\n{} {}: live Django differs from its snapshot in {} fields (re-record with `djc record --topic {}`)",
+                "\n{} {}: live Django differs from its snapshot in {} fields (re-record with `djc record {}`)",
                 style("drift").yellow().bold(),
                 outcome.id,
                 outcome.drift.len(),
-                outcome.topic
+                outcome.id
             );
         }
-        if !outcome.recorded && outcome.status != Status::Error {
+        if outcome.status == Status::Unrecorded {
             let _ = writeln!(
                 out,
-                "\n{} {}: no snapshot yet (djc record)",
-                style("unrecorded").yellow(),
+                "\n{} {}: Django and Rust agree, but there is no snapshot to hold it: \
+                 `djc record {}`, then review it",
+                style("unrecorded").yellow().bold(),
+                outcome.id,
                 outcome.id
             );
         }
@@ -182,28 +312,27 @@ fn name_some(ids: &[&str]) -> String {
     }
 }
 
-/// `djc diff`: the field-level differences of the last run, step by step, coloured.
-pub fn diff_text(report: &Value, only: Option<&str>) -> Result<String, String> {
+/// `djc diff`: the field-level differences of the last run, step by step, coloured, and
+/// whether there were any.
+pub fn diff_text(report: &Value, only: Option<&[String]>) -> Result<(String, bool), String> {
     let scenarios = report["scenarios"]
         .as_array()
         .ok_or("the last-run report has no scenarios")?;
+    let has_differences = |s: &Value| {
+        !s["divergences"].as_array().is_none_or(Vec::is_empty)
+            || !s["drift"].as_array().is_none_or(Vec::is_empty)
+    };
     let selected: Vec<&Value> = scenarios
         .iter()
         .filter(|s| match only {
-            Some(id) => s["id"] == id,
-            None => {
-                !s["divergences"].as_array().is_none_or(Vec::is_empty)
-                    || !s["drift"].as_array().is_none_or(Vec::is_empty)
-            }
+            None => has_differences(s),
+            Some(ids) => ids.iter().any(|id| s["id"] == id.as_str()),
         })
         .collect();
-    if let Some(id) = only
-        && selected.is_empty()
-    {
-        return Err(format!("scenario {id} was not in the last run"));
-    }
     let mut out = String::new();
+    let mut differences = false;
     for scenario in selected {
+        differences |= has_differences(scenario);
         let _ = writeln!(
             out,
             "{} {} ({})",
@@ -221,7 +350,7 @@ pub fn diff_text(report: &Value, only: Option<&str>) -> Result<String, String> {
     if out.is_empty() {
         out.push_str("no differences in the last run\n");
     }
-    Ok(out)
+    Ok((out, differences))
 }
 
 fn write_differences(out: &mut String, scenario: &Value, field: &str, left: &str, right: &str) {
@@ -267,18 +396,14 @@ fn write_differences(out: &mut String, scenario: &Value, field: &str, left: &str
             None => String::new(),
         };
         let _ = writeln!(out, "    {}{order}{known}", style(path).bold());
-        let (expected, actual) = (&difference["expected"], &difference["actual"]);
-        if let (Some(e), Some(a)) = (expected.as_str(), actual.as_str()) {
+        // A missing field and a JSON null read differently: the report leaves a missing one out.
+        let (expected, actual) = (difference.get("expected"), difference.get("actual"));
+        if let (Some(Value::String(e)), Some(Value::String(a))) = (expected, actual) {
             let _ = writeln!(out, "      {left:>8}: {}", inline_diff(e, a, false));
             let _ = writeln!(out, "      {right:>8}: {}", inline_diff(e, a, true));
         } else {
-            let show = |v: &Value| {
-                if v.is_null() {
-                    "(absent)".to_owned()
-                } else {
-                    v.to_string()
-                }
-            };
+            let show =
+                |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
             let _ = writeln!(out, "      {left:>8}: {}", style(show(expected)).red());
             let _ = writeln!(out, "      {right:>8}: {}", style(show(actual)).green());
         }

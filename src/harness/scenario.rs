@@ -296,6 +296,34 @@ pub(crate) fn parse_toml<T: for<'de> Deserialize<'de>>(
     })
 }
 
+/// A pattern over scenario ids: `*` matches within one segment (`cookies/max_age*`,
+/// `*/set_cookie_plain`), `?` one character; anything else is literal.
+#[derive(Debug, Clone)]
+pub struct IdGlob {
+    pattern: String,
+    regex: Regex,
+}
+
+impl IdGlob {
+    pub fn new(pattern: &str) -> IdGlob {
+        let body = regex::escape(pattern)
+            .replace(r"\*", "[^/]*")
+            .replace(r"\?", "[^/]");
+        IdGlob {
+            pattern: pattern.to_owned(),
+            regex: Regex::new(&format!("^{body}$")).expect("an escaped pattern is a regex"),
+        }
+    }
+
+    pub fn matches(&self, id: &str) -> bool {
+        self.regex.is_match(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+}
+
 /// The id of a scenario file below `root`: its relative path without `.toml`, `/`-separated.
 pub fn scenario_id(root: &Path, file: &Path) -> Option<String> {
     let relative = file.strip_prefix(root).ok()?.with_extension("");

@@ -3,12 +3,13 @@
 //! Django is checked against its snapshot (drift). Scenarios run in parallel; a fault in one is
 //! that scenario's error, never the run's.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 use super::diff::{Difference, diff_transcripts};
 use super::ledger::{DivergenceClass, Ledger};
@@ -33,7 +34,11 @@ pub enum Mode {
 pub enum Status {
     Passed,
     Diverged,
+    /// Every difference is explained by the ledger.
     Known,
+    /// Live Django and the Rust app agree, but Django's record was never accepted as a
+    /// snapshot: not a pass until it is recorded and reviewed.
+    Unrecorded,
     Error,
 }
 
@@ -57,7 +62,10 @@ pub struct Outcome {
     pub id: String,
     pub topic: String,
     pub tags: Vec<String>,
+    pub profile: String,
     pub status: Status,
+    /// Seconds the scenario took, both sides.
+    pub duration_s: f64,
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -80,6 +88,16 @@ pub struct StaleEntry {
     pub why: String,
 }
 
+impl Outcome {
+    /// Whether this scenario fails the run.
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Diverged | Status::Error | Status::Unrecorded
+        ) || !self.drift.is_empty()
+    }
+}
+
 pub struct Suite {
     pub runner: Runner,
     pub targets: Targets,
@@ -87,6 +105,8 @@ pub struct Suite {
     pub snapshots: SnapshotStore,
     pub mode: Mode,
     pub jobs: usize,
+    /// Start no more scenarios once one fails.
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,8 +114,14 @@ pub struct RunResult {
     /// Where Django's side came from: the live instance, or the snapshots offline.
     pub provenance: Provenance,
     pub mode: Mode,
+    /// Every scenario that ran, in the order given, without its records (they were handed to
+    /// the caller one by one and are not kept: memory stays flat however large the suite).
     pub outcomes: Vec<Outcome>,
+    /// Scenarios not started because `fail_fast` stopped the run.
+    pub not_run: usize,
     pub stale_ledger_entries: Vec<StaleEntry>,
+    /// Seconds from the first scenario's start to the last one's end.
+    pub duration_s: f64,
 }
 
 impl RunResult {
@@ -107,59 +133,89 @@ impl RunResult {
         self.outcomes.iter().filter(|o| !o.drift.is_empty()).count()
     }
 
-    /// Nothing unexplained: no divergence, no error, no drift, no stale ledger entry.
+    /// Nothing unexplained: no divergence, no error, no unrecorded scenario, no drift, no stale
+    /// ledger entry, and nothing left out.
     pub fn clean(&self) -> bool {
-        self.count(Status::Diverged) == 0
-            && self.count(Status::Error) == 0
-            && self.drifted() == 0
+        !self.outcomes.iter().any(Outcome::failed)
             && self.stale_ledger_entries.is_empty()
+            && self.not_run == 0
     }
 }
 
-/// Runs `scenarios` in parallel, calling `progress` as each one finishes.
+/// Runs `scenarios`, `suite.jobs` at a time, handing each outcome to `each` in the order of
+/// `scenarios` as soon as it and those before it are done, records included.
 pub async fn run(
     suite: Arc<Suite>,
     scenarios: Vec<Scenario>,
-    progress: impl Fn(&Outcome) + Send + Sync + 'static,
+    mut each: impl FnMut(&Outcome),
 ) -> RunResult {
-    let progress = Arc::new(progress);
-    let permits = Arc::new(Semaphore::new(suite.jobs.max(1)));
+    let started = Instant::now();
+    let total = scenarios.len();
+    let selected: Vec<(String, String)> = scenarios
+        .iter()
+        .map(|s| (s.id.clone(), s.topic.clone()))
+        .collect();
+    let mut queue = scenarios.into_iter().enumerate();
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, scenario) in scenarios.iter().cloned().enumerate() {
-        let (suite, permits, progress) = (suite.clone(), permits.clone(), progress.clone());
-        tasks.spawn(async move {
-            let _permit = permits
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
-            let (outcome, provenance) = match catch_panic(run_one(&suite, &scenario)).await {
-                Ok(ran) => ran,
-                Err(panic) => (
-                    Outcome::error(&scenario, djc_fault(&panic)),
-                    Provenance::default(),
-                ),
-            };
-            progress(&outcome);
-            (index, (outcome, provenance))
-        });
-    }
-    let mut slots: Vec<Option<Outcome>> = vec![None; scenarios.len()];
+    let mut finished: BTreeMap<usize, Outcome> = BTreeMap::new();
+    let mut outcomes = Vec::with_capacity(total);
     let mut provenance = Provenance::default();
-    while let Some(joined) = tasks.join_next().await {
+    let mut stopping = false;
+    loop {
+        while !stopping && tasks.len() < suite.jobs.max(1) {
+            let Some((index, scenario)) = queue.next() else {
+                break;
+            };
+            let suite = suite.clone();
+            tasks.spawn(async move {
+                let started = Instant::now();
+                let (mut outcome, provenance) = match catch_panic(run_one(&suite, &scenario)).await
+                {
+                    Ok(ran) => ran,
+                    Err(panic) => (
+                        Outcome::error(&scenario, djc_fault(&panic)),
+                        Provenance::default(),
+                    ),
+                };
+                outcome.duration_s = started.elapsed().as_secs_f64();
+                (index, outcome, provenance)
+            });
+        }
         // Scenario tasks catch their own panics and are never aborted.
-        let (index, (outcome, version)) = joined.expect("a scenario task ends with its outcome");
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let (index, outcome, version) = joined.expect("a scenario task ends with its outcome");
         if provenance.django_version.is_empty() {
             provenance = version;
         }
-        slots[index] = Some(outcome);
+        stopping |= suite.fail_fast && outcome.failed();
+        finished.insert(index, outcome);
+        // Scenarios are started in order, so every index below the highest started one comes.
+        while let Some(entry) = finished.first_entry() {
+            if entry.key() != &outcomes.len() {
+                break;
+            }
+            let mut outcome = entry.remove();
+            each(&outcome);
+            outcome.django = None;
+            outcome.rust = None;
+            outcomes.push(outcome);
+        }
     }
-    let outcomes: Vec<Outcome> = slots.into_iter().flatten().collect();
-    let stale_ledger_entries = stale_entries(&suite.ledger, &scenarios, &outcomes);
+    let stale_ledger_entries = if stopping {
+        // Entries naming scenarios that did not run cannot be judged.
+        Vec::new()
+    } else {
+        stale_entries(&suite.ledger, &selected, &outcomes)
+    };
     RunResult {
         provenance,
         mode: suite.mode,
+        not_run: total - outcomes.len(),
         outcomes,
         stale_ledger_entries,
+        duration_s: started.elapsed().as_secs_f64(),
     }
 }
 
@@ -183,7 +239,9 @@ impl Outcome {
             id: scenario.id.clone(),
             topic: scenario.topic.clone(),
             tags: scenario.tags.clone(),
+            profile: scenario.profile.clone(),
             status: Status::Error,
+            duration_s: 0.0,
             file: scenario.file.display().to_string(),
             error: None,
             divergences: Vec::new(),
@@ -290,18 +348,27 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
         })
         .collect();
     outcome.rust = Some(rust);
-    outcome.status = if outcome.divergences.is_empty() {
-        Status::Passed
-    } else if outcome.divergences.iter().all(|d| d.known.is_some()) {
-        Status::Known
-    } else {
+    outcome.status = if outcome.divergences.iter().any(|d| d.known.is_none()) {
         Status::Diverged
+    } else if !outcome.recorded {
+        Status::Unrecorded
+    } else if outcome.divergences.is_empty() {
+        Status::Passed
+    } else {
+        Status::Known
     };
     (outcome, provenance)
 }
 
-fn stale_entries(ledger: &Ledger, scenarios: &[Scenario], outcomes: &[Outcome]) -> Vec<StaleEntry> {
-    let selected_topics: Vec<&str> = scenarios.iter().map(|s| s.topic.as_str()).collect();
+/// Ledger entries that explain nothing: naming no scenario of a selected topic, or naming
+/// scenarios that ran and showed no divergence the entry explains. `selected` holds each
+/// selected scenario's id and topic.
+fn stale_entries(
+    ledger: &Ledger,
+    selected: &[(String, String)],
+    outcomes: &[Outcome],
+) -> Vec<StaleEntry> {
+    let selected_topics: Vec<&str> = selected.iter().map(|(_, topic)| topic.as_str()).collect();
     let mut stale = Vec::new();
     for entry in &ledger.entries {
         let entry_topic = entry.scenario.split('/').next().unwrap_or_default();
@@ -453,6 +520,7 @@ pub async fn check_offline(
         snapshots: SnapshotStore::new(snapshots.to_owned()),
         mode: Mode::Offline,
         jobs: 1,
+        fail_fast: false,
     });
     let result = run(suite, vec![scenario], |_| {}).await;
     targets.shutdown().await;
@@ -633,8 +701,19 @@ mod tests {
             snapshots: SnapshotStore::new(dir.path().join("snapshots")),
             mode: Mode::Live,
             jobs: 2,
+            fail_fast: false,
         });
-        let result = run(suite, vec![scenario], |_| {}).await;
+        let report_path = dir.path().join("report.json");
+        let mut report = crate::harness::report::JsonReport::create(
+            std::slice::from_ref(&report_path),
+            Mode::Live,
+        )
+        .unwrap();
+        let result = run(suite, vec![scenario], |outcome| {
+            report.scenario(outcome).unwrap()
+        })
+        .await;
+        report.finish(&result).unwrap();
         assert_eq!(result.outcomes.len(), 1, "the scenario is still there");
         let outcome = &result.outcomes[0];
         assert_eq!(outcome.status, Status::Error);
@@ -645,7 +724,8 @@ mod tests {
             "{error}"
         );
         assert!(!result.clean(), "a panic fails the run");
-        let json = crate::harness::report::json_report(&result);
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
         assert_eq!(json["summary"]["errors"], 1);
         assert_eq!(json["scenarios"][0]["error"], error);
         let junit = crate::harness::report::junit_report(&result).unwrap();

@@ -264,3 +264,18 @@ pub fn long_suite(ids: &[&str], copies: usize) -> tempfile::TempDir {
     }
     dir
 }
+
+/// An executable standing in for a Python 3.11 that lacks CPython's 2025 cookie fix: it gives its
+/// version and fails `check_python.py`, as Debian's python3.11 before 3.11.2-6+deb12u8 does.
+pub fn unfixed_python(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("python3.11");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\ncase \"$*\" in\n  *check_python.py*) echo \"Python 3.11.2 lacks CPython's fix \
+         that refuses control characters in cookies (a stand-in)\"; exit 1;;\n  *) echo 3.11.2;;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}

@@ -1,149 +1,68 @@
-//! Django in a container: testcontainers builds the reference image from
-//! `django_reference/Dockerfile` when it is missing, then starts it per settings profile with
-//! Redis and memcached on a private network. Everything is labelled with the run's id and the
+//! Django in a container: once the images are ready ([`super::images`]), testcontainers starts
+//! the Django image per settings profile with Redis and memcached on a private network. Everything is labelled with the run's id and the
 //! process that owns it, and removed on exit, on a signal and on a panic (testcontainers removes
 //! a container when it is dropped). What a killed djc could not remove, the next run does.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
+use testcontainers::bollard::Docker;
 use testcontainers::core::IntoContainerPort;
-use testcontainers::runners::{AsyncBuilder, AsyncRunner};
-use testcontainers::{ContainerAsync, GenericBuildableImage, GenericImage, ImageExt};
-use tokio::sync::OnceCell;
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use super::docker_api::ApiShim;
+use super::images::{Images, engine_client, ensure_django_image, ensure_images, split_image};
 use super::instances::Instances;
 use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
 use crate::harness::profile::Profile;
+use crate::harness::progress::Progress;
 
-/// The image `django_reference/build-offline-base.sh` makes from Debian's packages.
-pub const OFFLINE_BASE_IMAGE: &str = "django-conformance-base:bookworm";
 /// The label on every container djc starts, valued with the run's id.
 pub const RUN_LABEL: &str = "org.django-conformance.run";
 /// The label naming the djc process that owns a container: `<boot id>/<pid>/<start time>`.
 pub const OWNER_LABEL: &str = "org.django-conformance.owner";
-const DJANGO_IMAGE: &str = "django-conformance-django";
 const DJANGO_PORT: u16 = 8000;
 const READY_LINE: &str = "djc: listening on";
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The images a run uses: the base the Django image is built from, and the two stores.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Images {
-    pub base: String,
-    pub redis: String,
-    pub memcached: String,
-}
-
-impl Images {
-    /// `DJC_BASE_IMAGE`, `DJC_REDIS_IMAGE`, `DJC_MEMCACHED_IMAGE` when set; otherwise the offline
-    /// base image for all three when it exists (it has Redis and memcached too); otherwise the
-    /// official images, which need a registry.
-    pub async fn choose() -> Images {
-        let offline = image_exists(OFFLINE_BASE_IMAGE).await;
-        let pick = |variable: &str, official: &str| {
-            std::env::var(variable).unwrap_or_else(|_| {
-                if offline {
-                    OFFLINE_BASE_IMAGE
-                } else {
-                    official
-                }
-                .to_owned()
-            })
-        };
-        Images {
-            base: pick("DJC_BASE_IMAGE", "python:3.11-slim"),
-            redis: pick("DJC_REDIS_IMAGE", "redis:7.4-alpine"),
-            memcached: pick("DJC_MEMCACHED_IMAGE", "memcached:1.6-alpine"),
-        }
-    }
-}
-
-/// A Docker API client at the engine's own version, for what testcontainers does not do.
-async fn engine_client() -> Option<testcontainers::bollard::Docker> {
-    let docker = testcontainers::bollard::Docker::connect_with_defaults().ok()?;
-    docker.negotiate_version().await.ok()
-}
-
-async fn image_exists(image: &str) -> bool {
-    match engine_client().await {
-        Some(docker) => docker.inspect_image(image).await.is_ok(),
-        None => false,
-    }
-}
-
-fn split_image(image: &str) -> (&str, &str) {
-    match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, tag),
-        _ => (image, "latest"),
-    }
-}
-
 pub struct DjangoDocker {
-    django_dir: PathBuf,
     images: Images,
+    /// The Django image, built already.
+    django_image: String,
     run_id: String,
     owner: String,
-    image: OnceCell<Result<String, TargetError>>,
     instances: Instances<Stack>,
     /// The API version proxy an older engine needs, alive as long as the containers are.
     _api: Option<ApiShim>,
 }
 
 impl DjangoDocker {
-    pub fn new(django_dir: PathBuf, images: Images, api: Option<ApiShim>) -> DjangoDocker {
+    /// Makes ready what the containers need (images, once), removing first what killed runs
+    /// left behind.
+    pub async fn prepare(
+        django_dir: &std::path::Path,
+        api: Option<ApiShim>,
+        progress: &Progress,
+    ) -> Result<DjangoDocker, TargetError> {
+        sweep_dead_runs(progress).await;
+        let images = ensure_images(django_dir, progress).await?;
+        let django_image = ensure_django_image(django_dir, &images.base, progress).await?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let run_id = format!("{}-{nanos:08x}", std::process::id());
-        DjangoDocker {
-            django_dir,
+        Ok(DjangoDocker {
             images,
-            run_id,
+            django_image,
+            run_id: format!("{}-{nanos:08x}", std::process::id()),
             owner: owner::this_process(),
-            image: OnceCell::new(),
             instances: Instances::default(),
             _api: api,
-        }
-    }
-
-    /// The Django image's tag: a digest of the project and the base, so any change rebuilds it.
-    /// Before the first container starts, the containers of runs whose djc is gone are removed.
-    async fn django_image(&self) -> Result<String, TargetError> {
-        self.image
-            .get_or_init(|| async {
-                sweep_dead_runs().await;
-                let tag = context_digest(&self.django_dir, &self.images.base)
-                    .map_err(|e| TargetError(format!("cannot read {}: {e}", self.django_dir.display())))?;
-                // The built image is found again by its tag when each profile starts.
-                let _built = GenericBuildableImage::new(DJANGO_IMAGE, &tag)
-                    .with_dockerfile(self.django_dir.join("Dockerfile"))
-                    .with_file(&self.django_dir, ".")
-                    .build_image_with(
-                        testcontainers::core::BuildImageOptions::new()
-                            .with_skip_if_exists(true)
-                            .with_build_arg("BASE_IMAGE", &self.images.base),
-                    )
-                    .await
-                    .map_err(|e| {
-                        TargetError(format!(
-                            "building the Django image from {} on {} failed: {e}\n\
-                             without an image registry, run django_reference/build-offline-base.sh first",
-                            self.django_dir.display(),
-                            self.images.base
-                        ))
-                    })?;
-                Ok(format!("{DJANGO_IMAGE}:{tag}"))
-            })
-            .await
-            .clone()
+        })
     }
 
     async fn start(&self, profile: &Profile) -> Result<(Instance, Stack), TargetError> {
-        let image = self.django_image().await?;
+        let image = &self.django_image;
         let prefix = format!("djc-{}-{}", self.run_id, profile.name.replace('_', "-"));
         let network = prefix.clone();
         let store = |image: &str, name: &str| {
@@ -184,7 +103,7 @@ impl DjangoDocker {
                     self.images.memcached
                 ))
             })?;
-        let (repository, tag) = split_image(&image);
+        let (repository, tag) = split_image(image);
         let django = GenericImage::new(repository, tag)
             .with_exposed_port(DJANGO_PORT.tcp())
             .with_network(&network)
@@ -259,40 +178,6 @@ async fn wait_until_ready(django: &ContainerAsync<GenericImage>) -> Result<(), T
     }
 }
 
-/// A digest of every file under `dir` (names and contents, in a stable order) and of `base`.
-fn context_digest(dir: &Path, base: &str) -> std::io::Result<String> {
-    let mut files = Vec::new();
-    collect_files(dir, dir, &mut files)?;
-    files.sort();
-    let mut hasher = Sha256::new();
-    hasher.update(base.as_bytes());
-    for relative in files {
-        hasher.update(relative.as_bytes());
-        hasher.update(std::fs::read(dir.join(&relative))?);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.file_name().is_some_and(|n| n == "__pycache__") {
-            continue;
-        }
-        if path.is_dir() {
-            collect_files(root, &path, out)?;
-        } else if let Ok(relative) = path.strip_prefix(root) {
-            out.push(relative.to_string_lossy().into_owned());
-        }
-    }
-    Ok(())
-}
-
 /// The containers of one profile; their network goes with the last of them.
 struct Stack {
     containers: tokio::sync::Mutex<Vec<ContainerAsync<GenericImage>>>,
@@ -330,21 +215,64 @@ impl Stack {
 }
 
 /// Removes every container labelled with `run_id` and every network named for it, whoever holds
-/// them: the guarantee behind a signal, when a start may have been cut off half way.
+/// them: the guarantee behind a signal, when a start may have been cut off half way. The engine
+/// may still be creating a container whose request a signal cut off, so it looks again until
+/// none is left (for a few seconds; the next run removes anything later).
 async fn sweep(run_id: &str) {
-    let Some(docker) = engine_client().await else {
-        return;
-    };
-    remove_runs(&docker, &[run_id.to_owned()]).await;
-}
-
-/// Removes the containers and networks of runs whose djc process is gone (killed, say).
-async fn sweep_dead_runs() {
     use testcontainers::bollard::query_parameters::ListContainersOptionsBuilder;
     let Some(docker) = engine_client().await else {
         return;
     };
-    let ours = std::collections::HashMap::from([("label", vec![OWNER_LABEL.to_owned()])]);
+    let labelled =
+        std::collections::HashMap::from([("label", vec![format!("{RUN_LABEL}={run_id}")])]);
+    for _ in 0..20 {
+        remove_runs(&docker, &[run_id.to_owned()]).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let left = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&labelled)
+                    .build(),
+            ))
+            .await
+            .unwrap_or_default();
+        if left.is_empty() {
+            remove_runs(&docker, &[run_id.to_owned()]).await;
+            return;
+        }
+    }
+}
+
+/// Removes the containers and networks of runs whose djc process is gone (killed, say).
+async fn sweep_dead_runs(progress: &Progress) {
+    let Some(docker) = engine_client().await else {
+        return;
+    };
+    let dead = dead_runs(&docker).await;
+    if !dead.is_empty() {
+        progress.say(&format!(
+            "removing the containers of {} earlier run(s) whose djc is gone",
+            dead.len()
+        ));
+        remove_runs(&docker, &dead).await;
+    }
+}
+
+/// `djc clean`: removes the containers and networks of every run whose djc is gone, and says
+/// which.
+pub async fn remove_finished_runs(docker: &Docker) -> Vec<String> {
+    let dead = dead_runs(docker).await;
+    remove_runs(docker, &dead).await;
+    dead.into_iter()
+        .map(|run| format!("the containers and networks of run {run}"))
+        .collect()
+}
+
+/// The ids of runs whose containers remain but whose djc process is gone.
+async fn dead_runs(docker: &Docker) -> Vec<String> {
+    use testcontainers::bollard::query_parameters::ListContainersOptionsBuilder;
+    let ours = std::collections::HashMap::from([("label", vec![RUN_LABEL.to_owned()])]);
     let listed = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
@@ -358,22 +286,16 @@ async fn sweep_dead_runs() {
         .iter()
         .filter_map(|container| {
             let labels = container.labels.as_ref()?;
-            let owner = labels.get(OWNER_LABEL)?;
-            (!owner::is_alive(owner)).then(|| labels.get(RUN_LABEL).cloned())?
+            let alive = labels.get(OWNER_LABEL).is_some_and(|o| owner::is_alive(o));
+            (!alive).then(|| labels.get(RUN_LABEL).cloned())?
         })
         .collect();
     dead.sort();
     dead.dedup();
-    if !dead.is_empty() {
-        eprintln!(
-            "djc: removing the containers of {} earlier run(s) whose djc is gone",
-            dead.len()
-        );
-        remove_runs(&docker, &dead).await;
-    }
+    dead
 }
 
-async fn remove_runs(docker: &testcontainers::bollard::Docker, run_ids: &[String]) {
+async fn remove_runs(docker: &Docker, run_ids: &[String]) {
     use testcontainers::bollard::query_parameters::{
         ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
     };
@@ -452,7 +374,10 @@ impl Target for DjangoDocker {
     }
 
     fn describe(&self) -> String {
-        format!("django (container on {})", self.images.base)
+        format!(
+            "django (containers of {} on {})",
+            self.django_image, self.images.base
+        )
     }
 
     fn instance<'a>(
@@ -486,34 +411,5 @@ impl Target for DjangoDocker {
                 .diagnose(&profile.name)
                 .await
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_names_split_at_the_tag() {
-        assert_eq!(
-            split_image("django-conformance-base:bookworm"),
-            ("django-conformance-base", "bookworm")
-        );
-        assert_eq!(split_image("redis"), ("redis", "latest"));
-        assert_eq!(
-            split_image("localhost:5000/redis"),
-            ("localhost:5000/redis", "latest")
-        );
-    }
-
-    #[test]
-    fn the_context_digest_follows_files_and_base() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.py"), "1").unwrap();
-        let first = context_digest(dir.path(), "base").unwrap();
-        assert_eq!(first, context_digest(dir.path(), "base").unwrap());
-        assert_ne!(first, context_digest(dir.path(), "other").unwrap());
-        std::fs::write(dir.path().join("a.py"), "2").unwrap();
-        assert_ne!(first, context_digest(dir.path(), "base").unwrap());
     }
 }

@@ -6,17 +6,19 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{OnceCell, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::instances::Instances;
-use super::venv::PythonEnv;
+use super::venv::{PythonEnv, find_python};
 use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
 use crate::harness::profile::Profile;
+use crate::harness::progress::Progress;
 
 /// gunicorn prints this line (from `django_reference/gunicorn.conf.py`) once it listens.
 const READY_PREFIX: &str = "djc: listening on ";
@@ -30,20 +32,32 @@ pub struct DjangoLocal {
     log_dir: PathBuf,
     /// 0 for a random port.
     port: u16,
-    env: OnceCell<Result<PythonEnv, TargetError>>,
+    env: PythonEnv,
     instances: Instances<DjangoProcess>,
 }
 
 impl DjangoLocal {
-    /// `django_dir` holds the Django project; logs go to `log_dir/django-<profile>.log`.
-    pub fn new(django_dir: PathBuf, log_dir: PathBuf) -> DjangoLocal {
+    /// `django_dir` holds the Django project, run from the venv `env`; logs go to
+    /// `log_dir/django-<profile>.log`.
+    pub fn new(django_dir: PathBuf, log_dir: PathBuf, env: PythonEnv) -> DjangoLocal {
         DjangoLocal {
             django_dir,
             log_dir,
             port: 0,
-            env: OnceCell::new(),
+            env,
             instances: Instances::default(),
         }
+    }
+
+    /// Finds the Python and builds the venv (once) that a local Django needs: blocking.
+    pub fn prepare(
+        django_dir: PathBuf,
+        log_dir: PathBuf,
+        progress: &Progress,
+    ) -> Result<DjangoLocal, TargetError> {
+        let python = find_python(&django_dir)?;
+        let env = PythonEnv::ensure(&django_dir, &python, progress)?;
+        Ok(DjangoLocal::new(django_dir, log_dir, env))
     }
 
     /// Listens on this loopback port instead of a random one (`djc serve django --port`).
@@ -51,24 +65,8 @@ impl DjangoLocal {
         DjangoLocal { port, ..self }
     }
 
-    async fn python_env(&self) -> Result<PythonEnv, TargetError> {
-        let dir = self.django_dir.clone();
-        self.env
-            .get_or_init(|| async move {
-                tokio::task::spawn_blocking(move || PythonEnv::ensure(&dir))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(TargetError(format!(
-                            "building the Django environment panicked: {e}"
-                        )))
-                    })
-            })
-            .await
-            .clone()
-    }
-
     async fn start(&self, profile: &Profile) -> Result<(Instance, DjangoProcess), TargetError> {
-        let env = self.python_env().await?;
+        let env = &self.env;
         std::fs::create_dir_all(&self.log_dir)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", self.log_dir.display())))?;
         let log_path = self.log_dir.join(format!("django-{}.log", profile.name));
@@ -114,7 +112,10 @@ impl DjangoLocal {
             Err(error) => Err(error),
         };
         match instance {
-            Ok(instance) => Ok((instance, process)),
+            Ok(instance) => {
+                process.serving.store(true, Ordering::Relaxed);
+                Ok((instance, process))
+            }
             Err(error) => {
                 process.stop().await;
                 Err(TargetError(format!(
@@ -154,10 +155,7 @@ impl Target for DjangoLocal {
     }
 
     fn describe(&self) -> String {
-        match self.env.get() {
-            Some(Ok(env)) => format!("django (local process, Python {})", env.python_version),
-            _ => "django (local process)".to_owned(),
-        }
+        format!("django (local process, Python {})", self.env.python_version)
     }
 
     fn instance<'a>(
@@ -306,6 +304,8 @@ pub(crate) fn tail_lines(text: &str, count: usize) -> String {
 /// when asked.
 struct DjangoProcess {
     process_group: Option<i32>,
+    /// Set once it has started: an exit after that is news, said at once.
+    serving: Arc<AtomicBool>,
     /// Why the process is no longer there, once it is not.
     ended: watch::Receiver<Option<String>>,
     stop: Mutex<Option<oneshot::Sender<()>>>,
@@ -317,6 +317,8 @@ impl DjangoProcess {
         let process_group = child.id().map(|pid| pid as i32);
         let (ended_tx, ended) = watch::channel(None);
         let (stop_tx, stop_rx) = oneshot::channel();
+        let serving = Arc::new(AtomicBool::new(false));
+        let started = serving.clone();
         tokio::spawn(async move {
             let why = tokio::select! {
                 status = child.wait() => {
@@ -326,7 +328,10 @@ impl DjangoProcess {
                         describe_exit(status),
                         log.tail_after_exit().await
                     );
-                    eprintln!("djc: {why}");
+                    // While it starts, the start's own error says it.
+                    if started.load(Ordering::Relaxed) {
+                        eprintln!("djc: {why}");
+                    }
                     why
                 }
                 _ = stop_rx => {
@@ -338,6 +343,7 @@ impl DjangoProcess {
         });
         DjangoProcess {
             process_group,
+            serving,
             ended,
             stop: Mutex::new(Some(stop_tx)),
         }

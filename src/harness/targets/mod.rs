@@ -6,7 +6,9 @@ mod django_docker;
 mod django_local;
 mod django_url;
 pub mod docker_api;
+pub mod images;
 mod instances;
+mod logged;
 mod rust;
 mod venv;
 
@@ -16,11 +18,12 @@ use std::pin::Pin;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use django_docker::{DjangoDocker, Images, OFFLINE_BASE_IMAGE, RUN_LABEL};
+pub use django_docker::{DjangoDocker, RUN_LABEL, remove_finished_runs};
 pub use django_local::DjangoLocal;
 pub use django_url::DjangoUrl;
+pub use images::{Images, OFFLINE_BASE_IMAGE};
 pub use rust::RustTarget;
-pub use venv::{PythonEnv, cache_dir};
+pub use venv::{Python, PythonEnv, cache_dir, find_python};
 
 use super::profile::Profile;
 

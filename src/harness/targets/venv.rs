@@ -2,13 +2,14 @@
 //! `django_reference/PYTHON_VERSION` and a venv built once from `requirements.txt`, cached under
 //! a key of the interpreter and the pins, so it is reused while neither changes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
 use super::TargetError;
+use super::logged::run_logged;
+use crate::harness::progress::{Phase, Progress};
 
 /// Where venvs are cached: `$DJC_CACHE_DIR`, else `$XDG_CACHE_HOME/django-conformance`, else
 /// `~/.cache/django-conformance`.
@@ -32,10 +33,23 @@ pub struct PythonEnv {
     pub python_version: String,
 }
 
+/// An interpreter fit for the local Django: the pinned minor version, and it passes
+/// `check_python.py`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Python {
+    pub path: PathBuf,
+    /// Its full version, e.g. `3.11.2`.
+    pub version: String,
+}
+
 impl PythonEnv {
-    /// Finds the pinned Python (or `$DJC_PYTHON`) and builds the venv if it is not cached yet.
-    /// Blocking: building takes a while the first time, and says so on stderr.
-    pub fn ensure(django_dir: &Path) -> Result<PythonEnv, TargetError> {
+    /// The venv for `python` and the pins of `django_dir`, built if it is not cached yet.
+    /// Blocking: building takes a while the first time, shown as a phase of `progress`.
+    pub fn ensure(
+        django_dir: &Path,
+        python: &Python,
+        progress: &Progress,
+    ) -> Result<PythonEnv, TargetError> {
         let requirements = django_dir.join("requirements.txt");
         let pins = std::fs::read(&requirements).map_err(|e| {
             TargetError(format!(
@@ -43,24 +57,20 @@ impl PythonEnv {
                 requirements.display()
             ))
         })?;
-        let wanted = std::fs::read_to_string(django_dir.join("PYTHON_VERSION"))
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let (interpreter, python_version) = find_python(django_dir, &wanted)?;
         let key = hex_prefix(&Sha256::digest(
-            [pins.as_slice(), interpreter.as_os_str().as_encoded_bytes()].concat(),
+            [pins.as_slice(), python.path.as_os_str().as_encoded_bytes()].concat(),
         ));
         let venvs = cache_dir().join("venvs");
-        let venv = venvs.join(format!("py{python_version}-{key}"));
+        let venv = venvs.join(format!("py{}-{key}", python.version));
         std::fs::create_dir_all(&venvs)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", venvs.display())))?;
         let _lock = FileLock::acquire(&venvs.join(".lock"))?;
         if !venv.exists() {
-            eprintln!(
-                "djc: building the Django environment once in {} (Python {python_version})",
-                venv.display()
-            );
+            let phase = progress.phase(format!(
+                "building the Django environment (once, in {}, Python {})",
+                venv.display(),
+                python.version
+            ));
             // Built aside and renamed into place: a build cut off by a signal leaves only its
             // own folder, never a half-built venv at the final path.
             let aside = venv.with_file_name(format!(
@@ -69,7 +79,7 @@ impl PythonEnv {
                 std::process::id()
             ));
             let log = venv.with_file_name(format!("{}.build.log", file_name(&venv)));
-            build(&interpreter, &aside, &requirements, &log)?;
+            build(&python.path, &aside, &requirements, &log, &phase)?;
             std::fs::rename(&aside, &venv).map_err(|e| {
                 TargetError(format!(
                     "cannot move {} to {}: {e}",
@@ -77,10 +87,11 @@ impl PythonEnv {
                     venv.display()
                 ))
             })?;
+            phase.done();
         }
         Ok(PythonEnv {
             python: venv.join("bin").join("python"),
-            python_version,
+            python_version: python.version.clone(),
         })
     }
 }
@@ -110,8 +121,13 @@ fn python_version_of(command: &Path) -> Option<String> {
 
 /// The interpreter for the local Django: `$DJC_PYTHON`, else the first of `/usr/bin/python<v>`
 /// (the distribution's build, which security fixes reach) and `python<v>` on the PATH that is
-/// Python `<v>` and passes `check_python.py`.
-fn find_python(django_dir: &Path, wanted: &str) -> Result<(PathBuf, String), TargetError> {
+/// Python `<v>` (from `django_reference/PYTHON_VERSION`) and passes `check_python.py`. The
+/// error names each interpreter passed over and why.
+pub fn find_python(django_dir: &Path) -> Result<Python, TargetError> {
+    let wanted = std::fs::read_to_string(django_dir.join("PYTHON_VERSION"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let candidates: Vec<PathBuf> = match std::env::var_os("DJC_PYTHON") {
         Some(explicit) => vec![PathBuf::from(explicit)],
         None => vec![
@@ -121,15 +137,19 @@ fn find_python(django_dir: &Path, wanted: &str) -> Result<(PathBuf, String), Tar
     };
     let mut refused = Vec::new();
     for candidate in candidates {
-        match check_candidate(&candidate, django_dir, wanted) {
-            Ok(version) => return Ok((candidate, version)),
+        match check_candidate(&candidate, django_dir, &wanted) {
+            Ok(version) => {
+                return Ok(Python {
+                    path: candidate,
+                    version,
+                });
+            }
             Err(why) => refused.push(format!("{}: {why}", candidate.display())),
         }
     }
     Err(TargetError(format!(
-        "no Python fit for the local Django (Python {wanted}, pinned in django_reference/PYTHON_VERSION):\n  {}\n\
-         install a current one (apt-get install python{wanted} python{wanted}-venv), set DJC_PYTHON=/path/to/python, \
-         or use --django docker or --django-url",
+        "no Python fit for the local Django (Python {wanted}, pinned in \
+         django_reference/PYTHON_VERSION, that passes check_python.py):\n  {}",
         refused.join("\n  ")
     )))
 }
@@ -157,8 +177,8 @@ fn build(
     venv: &Path,
     requirements: &Path,
     log_path: &Path,
+    phase: &Phase,
 ) -> Result<(), TargetError> {
-    let mut log = std::fs::File::create(log_path).map_err(|e| TargetError(e.to_string()))?;
     let venv_python = venv.join("bin").join("python");
     let steps: [(&Path, Vec<&std::ffi::OsStr>); 2] = [
         (
@@ -181,30 +201,19 @@ fn build(
         let mut command = Command::new(program);
         command
             .args(&args)
-            .stdin(Stdio::null())
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
         // This thread waits for the build, so pip ends with djc, not after it.
         super::django_local::die_with_parent(&mut command);
-        let output = command
-            .output()
-            .map_err(|e| TargetError(format!("cannot run {}: {e}", program.display())))?;
-        log.write_all(&output.stdout)
-            .and_then(|()| log.write_all(&output.stderr))
-            .map_err(|e| TargetError(e.to_string()))?;
-        if !output.status.success() {
-            let tail =
-                super::django_local::tail_lines(&String::from_utf8_lossy(&output.stderr), 20);
-            return Err(TargetError(format!(
-                "building the Django environment failed ({} {}): {}\nfull log: {}\n{tail}",
+        run_logged(&mut command, phase, log_path).map_err(|why| {
+            TargetError(format!(
+                "building the Django environment failed ({} {}): {why}",
                 program.display(),
                 args.iter()
                     .map(|a| a.to_string_lossy())
                     .collect::<Vec<_>>()
                     .join(" "),
-                output.status,
-                log_path.display()
-            )));
-        }
+            ))
+        })?;
     }
     Ok(())
 }
