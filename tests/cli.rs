@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{djc, djc_with_env, python_available, repo, scratch_suite, text};
+use support::{djc, djc_with_env, repo, scratch_suite, text};
 
 const SCENARIO: &str = "cookies/set_cookie_plain";
 
@@ -219,51 +219,6 @@ fn new_scaffolds_a_scenario_that_lists() {
         "an existing file is kept"
     );
     assert_eq!(djc(&["new", "no-topic"], dir.path()).status.code(), Some(2));
-}
-
-#[test]
-fn django_failing_to_start_exits_with_the_tail_of_its_log() {
-    if !python_available("django_failing_to_start_exits_with_the_tail_of_its_log") {
-        return;
-    }
-    let dir = scratch_suite(&[SCENARIO]);
-    let django = dir.path().join("django_reference");
-    copy_tree(&repo().join("django_reference"), &django);
-    let settings = django.join("conformance/settings.py");
-    let original = std::fs::read_to_string(&settings).unwrap();
-    std::fs::write(
-        &settings,
-        format!("{original}\nraise RuntimeError('broken on purpose for a test')\n"),
-    )
-    .unwrap();
-    let output = djc(&["run", "--django", "local", "--jobs", "1"], dir.path());
-    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
-    let message = text(&output);
-    assert!(message.contains("did not start"), "{message}");
-    assert_eq!(
-        message.matches("broken on purpose for a test").count(),
-        1,
-        "said once: {message}"
-    );
-    assert!(
-        message.contains("broken on purpose for a test"),
-        "the log tail shows the cause: {message}"
-    );
-}
-
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_tree(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -4,12 +4,7 @@
 
 mod support;
 
-use std::sync::Mutex;
-
-use support::{djc, docker, docker_available, repo, signal_djc, text};
-
-/// The two tests look at the same engine for leftovers, so they take turns.
-static ENGINE: Mutex<()> = Mutex::new(());
+use support::{djc, docker, repo, signal_djc, text};
 
 const OFFLINE_IMAGES: [(&str, &str); 3] = [
     ("DJC_BASE_IMAGE", "django-conformance-base:bookworm"),
@@ -73,12 +68,48 @@ fn health_answers(port: &str) -> bool {
         && reply.starts_with("HTTP/1.1 200")
 }
 
-#[test]
-fn every_scenario_passes_in_containers_and_nothing_is_left_behind() {
-    if !docker_available("every_scenario_passes_in_containers_and_nothing_is_left_behind") {
-        return;
+/// A machine as CI's starts: no Python that passes the check, an engine with no image and no
+/// registry. `djc run` with no flags must end green: it builds what it lacks, once.
+fn a_fresh_machine_gets_what_it_lacks_and_ends_green() {
+    for image in lines(docker(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        "reference=django-conformance-*",
+    ])) {
+        let removed = docker(&["rmi", "-f", &image]);
+        assert!(removed.status.success(), "{}", text(&removed));
     }
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch = tempfile::tempdir().unwrap();
+    let python = support::unfixed_python(scratch.path());
+    let report = scratch.path().join("report.json");
+    let output = support::djc_with_env(
+        &["run", "--report", report.to_str().unwrap()],
+        &repo(),
+        &[("DJC_PYTHON", python.to_str().unwrap())],
+    );
+    let message = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{message}");
+    for said in [
+        "not as a local process",
+        "building the offline base image from Debian's packages (once, about a minute)",
+        "building the Django image",
+        "Django runs as django (containers",
+    ] {
+        assert!(message.contains(said), "{said:?} in {message}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["summary"]["errors"], 0, "{message}");
+    assert_eq!(
+        report["summary"]["passed"], report["summary"]["scenarios"],
+        "{message}"
+    );
+    assert_eq!(our_leftovers(), Vec::<String>::new());
+}
+
+fn every_scenario_passes_in_containers_and_nothing_is_left_behind() {
     let report = tempfile::NamedTempFile::new().unwrap();
     let output = djc(
         &[
@@ -111,12 +142,7 @@ fn every_scenario_passes_in_containers_and_nothing_is_left_behind() {
     assert_eq!(our_leftovers(), Vec::<String>::new());
 }
 
-#[test]
 fn docker_compose_serves_the_same_app() {
-    if !docker_available("docker_compose_serves_the_same_app") {
-        return;
-    }
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -162,12 +188,7 @@ fn docker_compose_serves_the_same_app() {
     );
 }
 
-#[test]
 fn ctrl_c_removes_every_container_and_network() {
-    if !docker_available("ctrl_c_removes_every_container_and_network") {
-        return;
-    }
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let running = || {
         lines(docker(&[
             "ps",
@@ -189,12 +210,7 @@ fn ctrl_c_removes_every_container_and_network() {
     assert_eq!(our_leftovers(), Vec::<String>::new());
 }
 
-#[test]
 fn containers_of_a_killed_djc_are_removed_by_the_next_run() {
-    if !docker_available("containers_of_a_killed_djc_are_removed_by_the_next_run") {
-        return;
-    }
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let ours = || {
         lines(docker(&[
             "ps",
@@ -241,12 +257,7 @@ fn containers_of_a_killed_djc_are_removed_by_the_next_run() {
     }
 }
 
-#[test]
 fn sigterm_and_sighup_remove_every_container_and_network() {
-    if !docker_available("sigterm_and_sighup_remove_every_container_and_network") {
-        return;
-    }
-    let _engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
     let scratch = tempfile::tempdir().unwrap();
     for (command, signal) in [("run", libc::SIGTERM), ("record", libc::SIGHUP)] {
         let output = signal_djc(
@@ -280,4 +291,18 @@ fn sigterm_and_sighup_remove_every_container_and_network() {
         );
         assert_eq!(our_leftovers(), Vec::<String>::new(), "{command}");
     }
+}
+
+fn main() {
+    support::run_trials(
+        support::Needs::Docker,
+        trials![
+            a_fresh_machine_gets_what_it_lacks_and_ends_green,
+            every_scenario_passes_in_containers_and_nothing_is_left_behind,
+            docker_compose_serves_the_same_app,
+            ctrl_c_removes_every_container_and_network,
+            containers_of_a_killed_djc_are_removed_by_the_next_run,
+            sigterm_and_sighup_remove_every_container_and_network,
+        ],
+    );
 }

@@ -1,19 +1,16 @@
-//! The whole suite live against a local Django 5.2.19 (gunicorn, from the pinned venv): every
-//! scenario must pass or be explained by the ledger, and Django must match its snapshots.
+//! Everything that needs a local Django (gunicorn, from the pinned venv): the whole suite live,
+//! recording, signals and crashes, and what once broke the harness. Where no Python passes
+//! `check_python.py` (djc's own check), each test is reported as ignored with the reason;
+//! `DJC_REQUIRE_DJANGO=1` (CI) makes that a failure.
 
 mod support;
 
 use support::{
-    children_of, djc, djc_with_env, gunicorns_below, long_suite, marked_processes,
-    python_available, repo, scratch_suite, send_signal, spawn_marked_djc, still_running_after,
-    text, unique_mark,
+    children_of, djc, djc_with_env, gunicorns_below, long_suite, marked_processes, repo,
+    scratch_suite, send_signal, spawn_marked_djc, still_running_after, text, unique_mark,
 };
 
-#[test]
 fn every_scenario_passes_live_against_a_local_django_process() {
-    if !python_available("every_scenario_passes_live_against_a_local_django_process") {
-        return;
-    }
     let report = tempfile::NamedTempFile::new().unwrap();
     // `--django auto` (the default) with no engine: the local process, and it says so.
     let output = djc_with_env(
@@ -36,13 +33,7 @@ fn every_scenario_passes_live_against_a_local_django_process() {
     assert!(report["summary"]["scenarios"].as_u64().unwrap() >= 40);
 }
 
-#[test]
 fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() {
-    if !python_available(
-        "record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged",
-    ) {
-        return;
-    }
     let id = "cookies/set_cookie_plain";
     let dir = scratch_suite(&[id]);
     let snapshot = dir.path().join(format!("snapshots/{id}.snap"));
@@ -98,11 +89,7 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     );
 }
 
-#[test]
 fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
-    if !python_available("a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run") {
-        return;
-    }
     let id = "cookies/set_cookie_plain";
     let dir = scratch_suite(&[id]);
     let snapshots = dir.path().join("snapshots");
@@ -187,11 +174,7 @@ fn random_delays(count: usize, max_ms: u64) -> Vec<u64> {
         .collect()
 }
 
-#[test]
 fn a_signal_at_any_point_of_run_or_record_stops_everything() {
-    if !python_available("a_signal_at_any_point_of_run_or_record_stops_everything") {
-        return;
-    }
     let dir = long_suite(&LONG_SUITE, 100);
     warm_up(dir.path());
     let django_dir = repo().join("django_reference");
@@ -253,11 +236,7 @@ fn a_signal_at_any_point_of_run_or_record_stops_everything() {
     );
 }
 
-#[test]
 fn a_second_signal_stops_django_at_once() {
-    if !python_available("a_second_signal_stops_django_at_once") {
-        return;
-    }
     let dir = long_suite(&LONG_SUITE, 40);
     warm_up(dir.path());
     let mark = unique_mark("second");
@@ -288,11 +267,7 @@ fn a_second_signal_stops_django_at_once() {
     assert_eq!(left, Vec::<u32>::new(), "processes left behind");
 }
 
-#[test]
 fn django_dies_with_a_killed_djc() {
-    if !python_available("django_dies_with_a_killed_djc") {
-        return;
-    }
     let dir = long_suite(&LONG_SUITE, 40);
     warm_up(dir.path());
     let mark = unique_mark("sigkill");
@@ -326,11 +301,7 @@ fn django_dies_with_a_killed_djc() {
     }
 }
 
-#[test]
 fn a_django_that_dies_mid_run_is_reported_and_leaves_no_worker() {
-    if !python_available("a_django_that_dies_mid_run_is_reported_and_leaves_no_worker") {
-        return;
-    }
     let dir = long_suite(&LONG_SUITE, 40);
     warm_up(dir.path());
     let mark = unique_mark("dies");
@@ -376,4 +347,107 @@ fn a_django_that_dies_mid_run_is_reported_and_leaves_no_worker() {
     );
     let left = still_running_after(&marked_processes(&mark), 5);
     assert_eq!(left, Vec::<u32>::new(), "an orphaned worker carried on");
+}
+
+fn django_failing_to_start_exits_with_the_tail_of_its_log() {
+    let dir = scratch_suite(&["cookies/set_cookie_plain"]);
+    let django = dir.path().join("django_reference");
+    copy_tree(&repo().join("django_reference"), &django);
+    let settings = django.join("conformance/settings.py");
+    let original = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        format!("{original}\nraise RuntimeError('broken on purpose for a test')\n"),
+    )
+    .unwrap();
+    let output = djc(&["run", "--django", "local", "--jobs", "1"], dir.path());
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let message = text(&output);
+    assert!(message.contains("did not start"), "{message}");
+    assert_eq!(
+        message.matches("broken on purpose for a test").count(),
+        1,
+        "said once: {message}"
+    );
+    assert!(
+        message.contains("broken on purpose for a test"),
+        "the log tail shows the cause: {message}"
+    );
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_tree(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn what_once_panicked_the_harness_is_compared_live() {
+    for folder in ["year9999", "maxage_panic", "b62"] {
+        let scenarios = repo().join("tests/repro/scenario-panics").join(folder);
+        let report = tempfile::NamedTempFile::new().unwrap();
+        let snapshots = tempfile::tempdir().unwrap();
+        let output = djc_with_env(
+            &[
+                "run",
+                "--django",
+                "local",
+                "--scenarios",
+                scenarios.to_str().unwrap(),
+                "--snapshots",
+                snapshots.path().to_str().unwrap(),
+                "--report",
+                report.path().to_str().unwrap(),
+            ],
+            &repo(),
+            &[],
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap())
+                .unwrap_or_default();
+        assert_eq!(
+            report["summary"]["scenarios"],
+            2,
+            "{folder}: {}",
+            text(&output)
+        );
+        for outcome in report["scenarios"].as_array().unwrap() {
+            assert!(
+                outcome["django"].is_array() && outcome["rust"].is_array(),
+                "{folder}: both sides recorded {}: {}",
+                outcome["id"],
+                text(&output)
+            );
+            assert!(
+                outcome["divergences"].as_array().unwrap().is_empty(),
+                "{folder}: {}",
+                text(&output)
+            );
+        }
+    }
+}
+
+fn main() {
+    support::run_trials(
+        support::Needs::Django,
+        trials![
+            every_scenario_passes_live_against_a_local_django_process,
+            record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged,
+            a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run,
+            a_signal_at_any_point_of_run_or_record_stops_everything,
+            a_second_signal_stops_django_at_once,
+            django_dies_with_a_killed_djc,
+            a_django_that_dies_mid_run_is_reported_and_leaves_no_worker,
+            django_failing_to_start_exits_with_the_tail_of_its_log,
+            what_once_panicked_the_harness_is_compared_live,
+        ],
+    );
 }

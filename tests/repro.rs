@@ -10,7 +10,7 @@ use django_conformance::harness::profile::Profiles;
 use django_conformance::harness::runner::{Runner, Targets};
 use django_conformance::harness::scenario;
 use django_conformance::harness::targets::{RustTarget, Target, TargetKind};
-use support::{djc, djc_with_env, python_available, repo, text};
+use support::{djc, repo, text};
 
 fn repro(folder: &str) -> PathBuf {
     repo().join("tests/repro").join(folder)
@@ -116,54 +116,5 @@ fn clocks_the_loader_refuses_still_cannot_panic_the_harness() {
                 step.advance = clock;
             }
         });
-    }
-}
-
-#[test]
-fn what_once_panicked_the_harness_is_compared_live() {
-    if !python_available("what_once_panicked_the_harness_is_compared_live") {
-        return;
-    }
-    for folder in ["year9999", "maxage_panic", "b62"] {
-        let scenarios = repro("scenario-panics").join(folder);
-        let report = tempfile::NamedTempFile::new().unwrap();
-        let snapshots = tempfile::tempdir().unwrap();
-        let output = djc_with_env(
-            &[
-                "run",
-                "--django",
-                "local",
-                "--scenarios",
-                scenarios.to_str().unwrap(),
-                "--snapshots",
-                snapshots.path().to_str().unwrap(),
-                "--report",
-                report.path().to_str().unwrap(),
-            ],
-            &repo(),
-            &[],
-        );
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap())
-                .unwrap_or_default();
-        assert_eq!(
-            report["summary"]["scenarios"],
-            2,
-            "{folder}: {}",
-            text(&output)
-        );
-        for outcome in report["scenarios"].as_array().unwrap() {
-            assert!(
-                outcome["django"].is_array() && outcome["rust"].is_array(),
-                "{folder}: both sides recorded {}: {}",
-                outcome["id"],
-                text(&output)
-            );
-            assert!(
-                outcome["divergences"].as_array().unwrap().is_empty(),
-                "{folder}: {}",
-                text(&output)
-            );
-        }
     }
 }

@@ -1,5 +1,6 @@
-//! Shared by the integration tests: running the `djc` binary, and deciding whether the tests that
-//! need Python or Docker can run here.
+//! Shared by the integration tests: running the `djc` binary, scratch suites, watching processes,
+//! and running the tests that need a local Django or Docker, which are reported as ignored, with
+//! the reason, where what they need is missing.
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
@@ -24,34 +25,6 @@ pub fn djc_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
         .expect("djc runs")
 }
 
-/// Whether a Docker engine answers and the Django image can be built without a registry (the
-/// offline base image exists). Where CI sets `DJC_REQUIRE_DOCKER=1`, either missing fails the
-/// test; elsewhere the test prints why it is skipped.
-pub fn docker_available(test: &str) -> bool {
-    use django_conformance::harness::targets::{OFFLINE_BASE_IMAGE, docker_api};
-    let missing = match docker_api::probe() {
-        docker_api::Engine::Absent(why) => Some(why),
-        _ if !docker(&["image", "inspect", OFFLINE_BASE_IMAGE])
-            .status
-            .success() =>
-        {
-            Some(format!(
-                "{OFFLINE_BASE_IMAGE} is missing (django_reference/build-offline-base.sh builds it)"
-            ))
-        }
-        _ => None,
-    };
-    if let Some(why) = missing {
-        assert!(
-            std::env::var_os("DJC_REQUIRE_DOCKER").is_none(),
-            "{test}: Docker is required here (DJC_REQUIRE_DOCKER is set): {why}"
-        );
-        eprintln!("SKIPPED {test}: {why} (set DJC_REQUIRE_DOCKER=1 to make this a failure)");
-        return false;
-    }
-    true
-}
-
 /// The docker CLI, for looking at what a run left behind.
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker")
@@ -66,28 +39,6 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// Whether the pinned Python is here. Where CI sets `DJC_REQUIRE_DJANGO=1` its absence fails the
-/// test; elsewhere the test prints why it is skipped.
-pub fn python_available(test: &str) -> bool {
-    let wanted = std::fs::read_to_string(repo().join("django_reference/PYTHON_VERSION"))
-        .expect("PYTHON_VERSION is committed");
-    let python = std::env::var("DJC_PYTHON").unwrap_or_else(|_| format!("python{}", wanted.trim()));
-    let found = Command::new(&python)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("DJC_REQUIRE_DJANGO").is_none(),
-            "{test}: {python} is required here (DJC_REQUIRE_DJANGO is set) but was not found"
-        );
-        eprintln!(
-            "SKIPPED {test}: {python} not found (set DJC_REQUIRE_DJANGO=1 to make this a failure)"
-        );
-    }
-    found
 }
 
 /// A scratch copy of the scenarios and snapshots of the given scenario ids, for tests that edit
@@ -278,4 +229,87 @@ pub fn unfixed_python(dir: &Path) -> PathBuf {
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
+}
+
+/// What a test binary's tests need from the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// A Python that passes `check_python.py`: djc's own check for a local Django.
+    Django,
+    /// A Docker engine that answers.
+    Docker,
+}
+
+impl Needs {
+    /// Why the machine lacks it, if it does.
+    fn missing(self) -> Option<String> {
+        match self {
+            Needs::Django => {
+                django_conformance::harness::targets::find_python(&repo().join("django_reference"))
+                    .err()
+                    .map(|e| {
+                        let passed_over: Vec<&str> = e.0.lines().skip(1).map(str::trim).collect();
+                        format!(
+                            "needs a Python 3.11 that passes check_python.py; {}",
+                            passed_over.join("; ")
+                        )
+                    })
+            }
+            Needs::Docker => match django_conformance::harness::targets::docker_api::probe() {
+                django_conformance::harness::targets::docker_api::Engine::Absent(why) => {
+                    Some(format!("needs Docker: {why}"))
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// The variable that turns "missing" into a failure (CI sets it).
+    fn required_by(self) -> &'static str {
+        match self {
+            Needs::Django => "DJC_REQUIRE_DJANGO",
+            Needs::Docker => "DJC_REQUIRE_DOCKER",
+        }
+    }
+}
+
+/// `[("name", name as fn()), ...]` for [`run_trials`].
+#[macro_export]
+macro_rules! trials {
+    ($($test:ident),* $(,)?) => {
+        vec![$((stringify!($test), $test as fn())),*]
+    };
+}
+
+/// Runs `tests` (each fails by panicking) as the test binary's tests. Where the machine lacks
+/// what they need, each is reported as ignored with the reason, or fails when the variable of
+/// [`Needs`] is set. Docker's tests run one at a time, in the order given: they share the engine
+/// and look at it for leftovers.
+pub fn run_trials(needs: Needs, tests: Vec<(&'static str, fn())>) {
+    use libtest_mimic::{Arguments, Completion, Trial};
+    let mut args = Arguments::from_args();
+    if needs == Needs::Docker {
+        args.test_threads = Some(1);
+    }
+    let missing = needs.missing();
+    let required = std::env::var_os(needs.required_by()).is_some();
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let missing = missing.clone();
+            Trial::ignorable_test(name, move || match missing {
+                Some(why) if required => Err(format!(
+                    "{why} ({} is set: this must run here)",
+                    needs.required_by()
+                )
+                .into()),
+                Some(why) => Ok(Completion::ignored_with(why)),
+                None => {
+                    test();
+                    Ok(Completion::Completed)
+                }
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
 }
