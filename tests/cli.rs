@@ -471,3 +471,210 @@ fn an_engine_that_cannot_get_the_images_is_never_chosen() {
     assert!(message.contains("no such host"), "{message}");
     assert!(!message.contains("compared"), "{message}");
 }
+
+/// A scratch suite of the whole cookies topic.
+fn whole_suite() -> tempfile::TempDir {
+    let ids: Vec<String> = std::fs::read_dir(repo().join("scenarios/cookies"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml") && !name.starts_with('_'))
+        .map(|name| format!("cookies/{}", name.trim_end_matches(".toml")))
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    scratch_suite(&ids)
+}
+
+fn listed(output: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            line.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn scenarios_are_selected_by_glob_tag_and_topic_and_a_typo_gets_a_suggestion() {
+    let dir = whole_suite();
+    let output = djc(&["list", "cookies/max_age*"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let ids = listed(&output);
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    assert!(
+        ids.iter().all(|id| id.starts_with("cookies/max_age")),
+        "{ids:?}"
+    );
+    let ids = listed(&djc(&["list", "--tag", "jar"], dir.path()));
+    assert_eq!(ids.len(), 9, "{ids:?}");
+    assert!(
+        ids.contains(&"cookies/jar_two_clients".to_owned()),
+        "{ids:?}"
+    );
+    let ids = listed(&djc(&["list", "*/jar_*", "--tag", "clock"], dir.path()));
+    assert_eq!(ids, ["cookies/jar_expiry_advance"]);
+    for (args, expected) in [
+        (
+            vec!["list", "cookies/max_age_set_expires"],
+            "no scenario matches \"cookies/max_age_set_expires\"; did you mean \"cookies/max_age_sets_expires\"?",
+        ),
+        (
+            vec!["list", "--topic", "cokies"],
+            "no topic \"cokies\"; did you mean \"cookies\"?",
+        ),
+        (
+            vec!["run", "--offline", "--tag", "jarr"],
+            "no tag \"jarr\"; did you mean \"jar\"?",
+        ),
+        (
+            vec!["diff", "cookies/max_age_zeroo"],
+            "cannot read .djc/last-run.json",
+        ),
+    ] {
+        let output = djc(&args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        assert!(
+            text(&output).contains(expected),
+            "{args:?}: {}",
+            text(&output)
+        );
+    }
+}
+
+/// Makes the Django snapshot of `id` in `dir` say status 299, so the Rust app diverges.
+fn make_diverge(dir: &std::path::Path, id: &str) {
+    let snapshot = dir.join(format!("snapshots/{id}.snap"));
+    let golden = std::fs::read_to_string(&snapshot).unwrap();
+    std::fs::write(
+        &snapshot,
+        golden.replacen("\"status\": 200", "\"status\": 299", 1),
+    )
+    .unwrap();
+}
+
+#[test]
+fn fail_fast_stops_at_the_first_failure_and_failed_reruns_what_failed() {
+    let dir = whole_suite();
+    make_diverge(dir.path(), "cookies/all_options_attribute_order");
+    make_diverge(dir.path(), "cookies/max_age_zero");
+    let output = djc(
+        &[
+            "run",
+            "--offline",
+            "--fail-fast",
+            "--jobs",
+            "1",
+            "--report",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("not run: --fail-fast stopped"),
+        "{}",
+        text(&output)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["diverged"], 1, "{report}");
+    assert!(
+        report["summary"]["not_run"].as_u64().unwrap() > 70,
+        "{}",
+        report["summary"]
+    );
+    // The full run finds both, then --failed runs just those.
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let ids = listed(&djc(&["list", "--failed"], dir.path()));
+    assert_eq!(
+        ids,
+        [
+            "cookies/all_options_attribute_order",
+            "cookies/max_age_zero"
+        ]
+    );
+    let output = djc(
+        &["run", "--offline", "--failed", "--report", "failed.json"],
+        dir.path(),
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("failed.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"]["scenarios"], 2, "{}", text(&output));
+}
+
+#[test]
+fn reports_carry_schema_version_and_timings_and_junit_names_each_side() {
+    let dir = scratch_suite(&[SCENARIO]);
+    make_diverge(dir.path(), SCENARIO);
+    let output = djc(
+        &["run", "--offline", "--report", "r.json", "--junit", "j.xml"],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["djc_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        report["started_at"].as_str().unwrap().ends_with('Z'),
+        "{report}"
+    );
+    assert!(report["duration_s"].as_f64().unwrap() > 0.0);
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["profile"], "default");
+    assert!(scenario["duration_s"].as_f64().unwrap() > 0.0);
+    let junit = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
+    assert!(junit.contains("time=\""), "{junit}");
+    assert!(
+        junit.contains("step 1 status: django 299, rust 200"),
+        "{junit}"
+    );
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("ran in "), "{summary}");
+}
+
+#[test]
+fn color_is_chosen_by_flag() {
+    let dir = scratch_suite(&[SCENARIO]);
+    make_diverge(dir.path(), SCENARIO);
+    let run = |color: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_djc"))
+            .args(["run", "--offline", "--color", color])
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run("always").contains("\u{1b}["), "colour when asked");
+    assert!(!run("never").contains("\u{1b}["), "none when refused");
+    assert!(!run("auto").contains("\u{1b}["), "none into a pipe");
+}
+
+#[test]
+fn diff_tells_a_missing_field_from_a_json_null() {
+    let dir = scratch_suite(&[SCENARIO]);
+    let snapshot = dir.path().join(format!("snapshots/{SCENARIO}.snap"));
+    let golden = std::fs::read_to_string(&snapshot).unwrap();
+    std::fs::write(
+        &snapshot,
+        golden.replacen(
+            "\"status\": 200,",
+            "\"status\": 200,\n      \"extra\": null,",
+            1,
+        ),
+    )
+    .unwrap();
+    let output = djc(&["run", "--offline"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let diff = djc(&["diff"], dir.path());
+    assert_eq!(diff.status.code(), Some(1), "{}", text(&diff));
+    let shown = text(&diff);
+    assert!(shown.contains("django: null"), "{shown}");
+    assert!(shown.contains("rust: (absent)"), "{shown}");
+}

@@ -293,6 +293,94 @@ fn sigterm_and_sighup_remove_every_container_and_network() {
     }
 }
 
+fn django_images() -> Vec<String> {
+    lines(docker(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        "reference=django-conformance-django",
+    ]))
+}
+
+/// A copy of the Django project with one more file: a change that needs a new Django image.
+fn changed_django_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .args(["-r", "--"])
+        .arg(repo().join("django_reference"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::write(dir.path().join("django_reference/CHANGED"), "a change").unwrap();
+    dir
+}
+
+fn older_django_images_are_removed_after_a_build() {
+    for old in ["old-1", "old-2", "old-3"] {
+        let tagged = docker(&[
+            "tag",
+            "django-conformance-base:bookworm",
+            &format!("django-conformance-django:{old}"),
+        ]);
+        assert!(tagged.status.success(), "{}", text(&tagged));
+    }
+    let before = django_images();
+    let project = changed_django_project();
+    let django_dir = project.path().join("django_reference");
+    let output = djc(
+        &[
+            "run",
+            "--django",
+            "docker",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "cookies/set_cookie_plain",
+        ],
+        &repo(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let after = django_images();
+    assert_eq!(
+        after.len(),
+        2,
+        "the new image and one before it: {before:?} → {after:?}"
+    );
+    assert!(
+        after.iter().all(|image| !image.ends_with(":old-3")),
+        "{after:?}"
+    );
+    assert_eq!(our_leftovers(), Vec::<String>::new());
+}
+
+/// Last: it removes the images the other tests use.
+fn clean_removes_everything_djc_made() {
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().join("cache");
+    std::fs::create_dir_all(cache_dir.join("venvs")).unwrap();
+    let output = support::djc_with_env(
+        &["clean"],
+        &repo(),
+        &[("DJC_CACHE_DIR", cache_dir.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains("removed django-conformance-base:bookworm"),
+        "{}",
+        text(&output)
+    );
+    assert!(!cache_dir.exists(), "{}", text(&output));
+    let left = lines(docker(&[
+        "images",
+        "-q",
+        "--filter",
+        "reference=django-conformance-*",
+    ]));
+    assert_eq!(left, Vec::<String>::new());
+    assert_eq!(our_leftovers(), Vec::<String>::new());
+}
+
 fn main() {
     support::run_trials(
         support::Needs::Docker,
@@ -303,6 +391,8 @@ fn main() {
             ctrl_c_removes_every_container_and_network,
             containers_of_a_killed_djc_are_removed_by_the_next_run,
             sigterm_and_sighup_remove_every_container_and_network,
+            older_django_images_are_removed_after_a_build,
+            clean_removes_everything_djc_made,
         ],
     );
 }

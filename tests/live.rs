@@ -120,6 +120,35 @@ fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
     assert!(message.contains("File exists"), "the real cause: {message}");
 }
 
+fn a_live_scenario_without_a_snapshot_is_unrecorded_not_passed() {
+    let id = "cookies/set_cookie_plain";
+    let dir = scratch_suite(&[id]);
+    std::fs::remove_file(dir.path().join(format!("snapshots/{id}.snap"))).unwrap();
+    let django_dir = repo().join("django_reference");
+    let output = djc(
+        &[
+            "run",
+            "--django",
+            "local",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "--report",
+            "r.json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["scenarios"][0]["status"], "unrecorded");
+    assert_eq!(report["summary"]["passed"], 0);
+    assert!(
+        text(&output).contains(&format!("djc record {id}")),
+        "{}",
+        text(&output)
+    );
+}
+
 /// A snapshot without its header (which names the source path).
 fn body(snapshot: &str) -> &str {
     snapshot.splitn(3, "---\n").nth(2).unwrap_or_default()
@@ -440,6 +469,7 @@ fn main() {
         support::Needs::Django,
         trials![
             every_scenario_passes_live_against_a_local_django_process,
+            a_live_scenario_without_a_snapshot_is_unrecorded_not_passed,
             record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged,
             a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run,
             a_signal_at_any_point_of_run_or_record_stops_everything,
