@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use support::{
     children_of, djc, djc_with_env, gunicorns_below, long_suite, marked_processes, repo,
     scratch_suite, send_signal, spawn_marked_djc, still_running_after, text, unique_mark,
@@ -147,6 +149,155 @@ fn a_live_scenario_without_a_snapshot_is_unrecorded_not_passed() {
         "{}",
         text(&output)
     );
+}
+
+/// The Django app's own tests (django_reference/tests/), run with the venv djc builds.
+fn the_django_apps_own_tests_pass() {
+    use django_conformance::harness::progress::Progress;
+    use django_conformance::harness::targets::{PythonEnv, find_python};
+    let django_dir = repo().join("django_reference");
+    let python = find_python(&django_dir).unwrap();
+    let env = PythonEnv::ensure(&django_dir, &python, &Progress::hidden()).unwrap();
+    let output = std::process::Command::new(&env.python)
+        .arg(django_dir.join("tests/test_contract.py"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+}
+
+/// The same request outside the contract gets the same contract error text from both apps.
+fn both_apps_refuse_requests_outside_the_contract_in_the_same_words() {
+    use django_conformance::harness::profile::Profile;
+    use django_conformance::harness::progress::Progress;
+    use django_conformance::harness::targets::{DjangoLocal, RustTarget, Target};
+    let cases: &[(&str, &str)] = &[
+        ("/cookies/set", "not json{"),
+        ("/cookies/set", "[1]"),
+        ("/cookies/set", r#"{"x": 1}"#),
+        ("/cookies/set", "{}"),
+        ("/cookies/set", r#"{"ops": 1}"#),
+        ("/cookies/set", r#"{"ops": [{}]}"#),
+        ("/cookies/set", r#"{"ops": [{"op": "set_cokie"}]}"#),
+        ("/cookies/set", r#"{"ops": [{"op": "set_cookie"}]}"#),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": 1}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "bogus": 1}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "b\u00f6gus": 1}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "max_age": "x"}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "expires": 5}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "expires": {"datetime": "nope"}}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "secure": "yes"}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "samesite": 5}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_signed_cookie", "key": "a"}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "delete_cookie", "key": "a", "max_age": 1}]}"#,
+        ),
+        ("/cookies/read", r#"{"signed": 1}"#),
+        ("/cookies/read", r#"{"signed": [1]}"#),
+        ("/cookies/read", r#"{"signed": [{}]}"#),
+        ("/cookies/read", r#"{"signed": [{"key": "a", "bogus": 1}]}"#),
+        (
+            "/cookies/read",
+            r#"{"signed": [{"key": "a", "max_age": "x"}]}"#,
+        ),
+        ("/cookies/signing", r#"{"ops": [{"op": "signs"}]}"#),
+        ("/cookies/signing", r#"{"ops": [{"op": "sign"}]}"#),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": "v", "signer": "nope"}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": "v", "signer": "cookie", "key": "k"}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "unsign", "value": "v", "max_age": 1}]}"#,
+        ),
+        ("/cookies/signing", r#"{"ops": [{"op": "dumps"}]}"#),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "loads", "value": "v", "fallback_keys": [1]}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "salted_hmac", "value": "v"}]}"#,
+        ),
+    ];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let logs = tempfile::tempdir().unwrap();
+        let django: Arc<dyn Target> = Arc::new(
+            DjangoLocal::prepare(
+                repo().join("django_reference"),
+                logs.path().to_owned(),
+                &Progress::hidden(),
+            )
+            .unwrap(),
+        );
+        let rust: Arc<dyn Target> = Arc::new(RustTarget::default());
+        let profile = Profile::default_profile();
+        let urls = [
+            django.instance(&profile).await.unwrap().base_url,
+            rust.instance(&profile).await.unwrap().base_url,
+        ];
+        let client = reqwest::Client::new();
+        let mut differ = Vec::new();
+        for (path, body) in cases {
+            let mut said = Vec::new();
+            for url in &urls {
+                let response = client
+                    .post(url.join(path.trim_start_matches('/')).unwrap())
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                let error = response
+                    .headers()
+                    .get("x-djc-contract-error")
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                said.push((response.status().as_u16(), error));
+            }
+            assert_eq!(said[0].0, 400, "{path} {body}: Django {said:?}");
+            if said[0] != said[1] {
+                differ.push(format!(
+                    "{path} {body}\n  django: {:?}\n    rust: {:?}",
+                    said[0], said[1]
+                ));
+            }
+        }
+        django.shutdown().await;
+        rust.shutdown().await;
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
+    });
 }
 
 /// A snapshot without its header (which names the source path).
@@ -470,6 +621,8 @@ fn main() {
         trials![
             every_scenario_passes_live_against_a_local_django_process,
             a_live_scenario_without_a_snapshot_is_unrecorded_not_passed,
+            both_apps_refuse_requests_outside_the_contract_in_the_same_words,
+            the_django_apps_own_tests_pass,
             record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged,
             a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run,
             a_signal_at_any_point_of_run_or_record_stops_everything,

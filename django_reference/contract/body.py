@@ -22,7 +22,10 @@ def json_body(request, allowed):
         raise ContractError("the body is not JSON")
     if not isinstance(body, dict):
         raise ContractError("the body is not a JSON object")
-    check_keys(body, allowed, "body")
+    try:
+        check_keys(body, allowed)
+    except ContractError as error:
+        raise ContractError(f"body: {error}")
     return body
 
 
@@ -30,10 +33,17 @@ def _not_json(constant):
     raise ValueError(f"{constant} is not JSON")
 
 
-def check_keys(obj, allowed, where):
+def check_keys(obj, allowed):
     unknown = [key for key in obj if key not in allowed]
     if unknown:
-        raise ContractError(f"{where}: unknown argument {unknown[0]!r}")
+        raise ContractError(f"unknown argument {unknown[0]!r}")
+
+
+def objects(value, name):
+    """`value` checked to be a list of JSON objects (argument `name`)."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ContractError(f"argument {name!r} must be a list of objects")
+    return value
 
 
 def read_ops(request, readers):
@@ -46,10 +56,8 @@ def read_ops(request, readers):
     items = json_body(request, allowed=("ops",)).get("ops", MISSING)
     if items is MISSING:
         raise ContractError("missing argument 'ops'")
-    if not isinstance(items, list) or not all(isinstance(op, dict) for op in items):
-        raise ContractError("'ops' must be a list of objects")
     calls = []
-    for index, op in enumerate(items):
+    for index, op in enumerate(objects(items, "ops")):
         name = op.get("op")
         if not isinstance(name, str):
             raise ContractError(f"ops[{index}]: missing or non-string 'op'")
@@ -58,7 +66,7 @@ def read_ops(request, readers):
         try:
             calls.append(readers[name](op))
         except ContractError as error:
-            raise ContractError(f"ops[{index}]: {error}")
+            raise ContractError(f"ops[{index}]: {name}: {error}")
     return calls
 
 

@@ -9,7 +9,7 @@ from django.core import signing
 from django.http import JsonResponse
 from django.utils.crypto import salted_hmac
 
-from contract.body import MISSING, arg, check_keys, duration, expires, json_body, kwargs, read_ops
+from contract.body import MISSING, arg, check_keys, duration, expires, json_body, kwargs, objects, read_ops
 from contract.errors import ContractError, contract_view
 
 # --- POST /cookies/set -------------------------------------------------------
@@ -31,14 +31,14 @@ def _cookie_kwargs(op):
 
 
 def _set_cookie(op):
-    check_keys(op, ("op", *COOKIE_ARGS), "set_cookie")
+    check_keys(op, ("op", *COOKIE_ARGS))
     key = arg(op, "key", "string", required=True)
     options = kwargs(value=arg(op, "value", "string or integer"), **_cookie_kwargs(op))
     return lambda response: response.set_cookie(key, **options)
 
 
 def _set_signed_cookie(op):
-    check_keys(op, ("op", *COOKIE_ARGS, "salt"), "set_signed_cookie")
+    check_keys(op, ("op", *COOKIE_ARGS, "salt"))
     key = arg(op, "key", "string", required=True)
     value = arg(op, "value", "string or integer", required=True)
     options = kwargs(salt=arg(op, "salt", "string"), **_cookie_kwargs(op))
@@ -46,7 +46,7 @@ def _set_signed_cookie(op):
 
 
 def _delete_cookie(op):
-    check_keys(op, ("op", "key", "path", "domain", "samesite"), "delete_cookie")
+    check_keys(op, ("op", "key", "path", "domain", "samesite"))
     key = arg(op, "key", "string", required=True)
     options = kwargs(
         path=arg(op, "path", "string or null"),
@@ -76,9 +76,7 @@ def set_cookies(request):
 
 
 def _signed_lookup(request, lookup):
-    if not isinstance(lookup, dict):
-        raise ContractError("not an object")
-    check_keys(lookup, ("key", "salt", "max_age", "default"), "lookup")
+    check_keys(lookup, ("key", "salt", "max_age", "default"))
     key = arg(lookup, "key", "string", required=True)
     options = kwargs(
         # Absent: get_signed_cookie's own default, which means "raise".
@@ -92,10 +90,8 @@ def _signed_lookup(request, lookup):
 @contract_view
 def read_cookies(request):
     lookups = json_body(request, allowed=("signed",)).get("signed", [])
-    if not isinstance(lookups, list):
-        raise ContractError("'signed' must be a list of objects")
     calls = []
-    for index, lookup in enumerate(lookups):
+    for index, lookup in enumerate(objects(lookups, "signed")):
         try:
             calls.append(_signed_lookup(request, lookup))
         except ContractError as error:
@@ -147,14 +143,14 @@ def _signer_kind(op):
 
 
 def _sign(op):
-    check_keys(op, ("op", "value", *SIGNER_ARGS), "sign")
+    check_keys(op, ("op", "value", *SIGNER_ARGS))
     value = arg(op, "value", "string", required=True)
     signer = _signer(op)
     return lambda: signer().sign(value)
 
 
 def _unsign(op):
-    check_keys(op, ("op", "value", "max_age", *SIGNER_ARGS), "unsign")
+    check_keys(op, ("op", "value", "max_age", *SIGNER_ARGS))
     value = arg(op, "value", "string", required=True)
     options = kwargs(max_age=duration(op, "max_age"))
     if options and _signer_kind(op) == "signer":
@@ -164,7 +160,7 @@ def _unsign(op):
 
 
 def _dumps(op):
-    check_keys(op, ("op", "obj", "key", "salt", "compress"), "dumps")
+    check_keys(op, ("op", "obj", "key", "salt", "compress"))
     obj = arg(op, "obj", "any JSON", required=True)
     options = kwargs(
         key=arg(op, "key", "string"),
@@ -175,7 +171,7 @@ def _dumps(op):
 
 
 def _loads(op):
-    check_keys(op, ("op", "value", "key", "salt", "max_age", "fallback_keys"), "loads")
+    check_keys(op, ("op", "value", "key", "salt", "max_age", "fallback_keys"))
     value = arg(op, "value", "string", required=True)
     options = kwargs(
         key=arg(op, "key", "string"),
@@ -187,7 +183,7 @@ def _loads(op):
 
 
 def _salted_hmac(op):
-    check_keys(op, ("op", "key_salt", "value", "secret", "algorithm"), "salted_hmac")
+    check_keys(op, ("op", "key_salt", "value", "secret", "algorithm"))
     key_salt = arg(op, "key_salt", "string", required=True)
     value = arg(op, "value", "string", required=True)
     options = kwargs(secret=arg(op, "secret", "string"), algorithm=arg(op, "algorithm", "string"))

@@ -145,9 +145,10 @@ class ContractErrorTests(unittest.TestCase):
         self.assertContractError([], "the body is not a JSON object")
         self.assertContractError({}, "missing argument 'ops'")
         self.assertContractError({"ops": [{"op": "frob"}]}, "ops[0]: unknown op 'frob'")
-        self.assertContractError({"ops": [{"op": "set_cookie"}]}, "ops[0]: missing argument 'key'")
+        self.assertContractError({"ops": [{"op": "set_cookie"}]}, "ops[0]: set_cookie: missing argument 'key'")
         self.assertContractError(
-            {"ops": [{"op": "set_cookie", "key": "a", "secure": 1}]}, "ops[0]: argument 'secure' must be a boolean"
+            {"ops": [{"op": "set_cookie", "key": "a", "secure": 1}]},
+            "ops[0]: set_cookie: argument 'secure' must be a boolean",
         )
         self.assertContractError(
             {"ops": [{"op": "set_cookie", "key": "a", "max_ag": 1}]}, "ops[0]: set_cookie: unknown argument 'max_ag'"
@@ -156,7 +157,8 @@ class ContractErrorTests(unittest.TestCase):
     def test_checked_before_any_django_call(self):
         # The illegal key alone would be a 500; the later bad op wins.
         self.assertContractError(
-            {"ops": [{"op": "set_cookie", "key": "a b"}, {"op": "set_cookie"}]}, "ops[1]: missing argument 'key'"
+            {"ops": [{"op": "set_cookie", "key": "a b"}, {"op": "set_cookie"}]},
+            "ops[1]: set_cookie: missing argument 'key'",
         )
 
     def test_messages_are_ascii(self):

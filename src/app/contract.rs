@@ -233,13 +233,17 @@ fn not_json() -> ViewError {
 /// behind a 500 from an earlier op.
 pub fn read_ops<T>(
     body: &Map<String, Value>,
+    known: &[&str],
     read_op: impl Fn(&str, &Args) -> Result<T, ViewError>,
 ) -> Result<Vec<T>, ViewError> {
     let body = Args::new(body, &["ops"]).map_err(|e| e.within("body"))?;
     let ops = body.objects("ops")?.ok_or_else(|| missing("ops"))?;
     let read = |op: &Map<String, Value>| match op.get("op") {
-        Some(Value::String(name)) => {
+        Some(Value::String(name)) if known.contains(&name.as_str()) => {
             read_op(name, &Args { object: op }).map_err(|e| e.within(name))
+        }
+        Some(Value::String(name)) => {
+            Err(ViewError::contract(format!("unknown op {}", py_repr(name))))
         }
         _ => Err(ViewError::contract("missing or non-string 'op'")),
     };
@@ -249,7 +253,36 @@ pub fn read_ops<T>(
 }
 
 fn missing(name: &str) -> ViewError {
-    ViewError::contract(format!("missing argument {name:?}"))
+    ViewError::contract(format!("missing argument {}", py_repr(name)))
+}
+
+/// Python's `repr()` of a string, as the Django app quotes names and values in contract errors
+/// (which it then makes ASCII with backslash escapes, as this does).
+pub fn py_repr(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::from(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 /// One JSON object of arguments (a body, an op, a lookup), read with the contract's types.
@@ -262,7 +295,10 @@ impl<'a> Args<'a> {
     /// The arguments of `object`, which may only have the `allowed` keys.
     pub fn new(object: &'a Map<String, Value>, allowed: &[&str]) -> Result<Self, ViewError> {
         match object.keys().find(|key| !allowed.contains(&key.as_str())) {
-            Some(key) => Err(ViewError::contract(format!("unknown argument {key:?}"))),
+            Some(key) => Err(ViewError::contract(format!(
+                "unknown argument {}",
+                py_repr(key)
+            ))),
             None => Ok(Args { object }),
         }
     }
@@ -279,7 +315,7 @@ impl<'a> Args<'a> {
     }
 
     fn wrong_type(name: &str, kind: &str) -> ViewError {
-        ViewError::contract(format!("argument {name:?} must be a {kind}"))
+        ViewError::contract(format!("argument {} must be a {kind}", py_repr(name)))
     }
 
     pub fn required_any(&self, name: &str) -> Result<&'a Value, ViewError> {
@@ -301,8 +337,10 @@ impl<'a> Args<'a> {
     /// A "string or null": `Some(None)` is an explicit null (Python `None`).
     pub fn nullable_string(&self, name: &str) -> Result<Option<Option<String>>, ViewError> {
         match self.any(name) {
+            None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            _ => self.string(name).map(|text| text.map(Some)),
+            Some(Value::String(text)) => Ok(Some(Some(text.clone()))),
+            Some(_) => Err(Self::wrong_type(name, "string or null")),
         }
     }
 
@@ -385,7 +423,10 @@ impl<'a> Args<'a> {
                     .and_then(Value::as_str)
                     .ok_or_else(wrong)?;
                 let parsed = isoformat::fromisoformat(text).ok_or_else(|| {
-                    ViewError::contract(format!("argument {name:?}: not an ISO 8601 datetime"))
+                    ViewError::contract(format!(
+                        "argument {}: not an ISO 8601 datetime",
+                        py_repr(name)
+                    ))
                 })?;
                 let unix = micros_to_seconds(i128::from(parsed.unix_micros));
                 Ok(Some(Expires::DateTime {

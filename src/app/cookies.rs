@@ -13,7 +13,7 @@ use axum::routing::any;
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::contract::{Args, Clock, JsonBody, ViewError, json_response, read_ops};
+use super::contract::{Args, Clock, JsonBody, ViewError, json_response, py_repr, read_ops};
 use crate::reference::Settings;
 use crate::reference::cookies::{
     CookieOptions, ResponseCookies, decode_cookie_header, get_signed_cookie, parse_cookie,
@@ -56,6 +56,8 @@ enum CookieOp {
 }
 
 impl CookieOp {
+    const NAMES: [&str; 3] = ["set_cookie", "set_signed_cookie", "delete_cookie"];
+
     fn read(name: &str, op: &Args) -> Result<CookieOp, ViewError> {
         match name {
             "set_cookie" => {
@@ -84,7 +86,7 @@ impl CookieOp {
                     samesite: nullable_or(op.nullable_string("samesite")?, None),
                 })
             }
-            _ => Err(ViewError::contract("unknown op")),
+            _ => unreachable!("read_ops passes only the names in NAMES"),
         }
     }
 
@@ -144,7 +146,7 @@ async fn set_cookies(
     Extension(Clock(now)): Extension<Clock>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ViewError> {
-    let ops = read_ops(&body, CookieOp::read)?;
+    let ops = read_ops(&body, &CookieOp::NAMES, CookieOp::read)?;
     let mut cookies = ResponseCookies::default();
     for op in &ops {
         op.apply(&mut cookies, &settings, now)?;
@@ -167,8 +169,7 @@ struct SignedLookup {
 
 impl SignedLookup {
     fn read(lookup: &Map<String, Value>) -> Result<SignedLookup, ViewError> {
-        let lookup = Args::new(lookup, &["key", "salt", "max_age", "default"])
-            .map_err(|e| e.within("signed lookup"))?;
+        let lookup = Args::new(lookup, &["key", "salt", "max_age", "default"])?;
         Ok(SignedLookup {
             key: lookup.required_string("key")?,
             salt: lookup.string("salt")?.unwrap_or_default(),
@@ -204,7 +205,10 @@ async fn read_cookies(
     let lookups = body.objects("signed")?.unwrap_or_default();
     let lookups: Vec<SignedLookup> = lookups
         .into_iter()
-        .map(SignedLookup::read)
+        .enumerate()
+        .map(|(index, lookup)| {
+            SignedLookup::read(lookup).map_err(|e| e.within(&format!("signed[{index}]")))
+        })
         .collect::<Result<_, _>>()?;
     let header = wsgi_cookie_header(&headers);
     let cookies = parse_cookies(header.as_deref());
@@ -277,7 +281,12 @@ impl SignerArgs {
             None | Some("signer") => SignerKind::Plain,
             Some("timestamp") => SignerKind::Timestamp,
             Some("cookie") => SignerKind::Cookie,
-            Some(_) => return Err(ViewError::contract("unknown signer")),
+            Some(other) => {
+                return Err(ViewError::contract(format!(
+                    "unknown signer {}",
+                    py_repr(other)
+                )));
+            }
         };
         if kind == SignerKind::Cookie {
             // `get_cookie_signer(salt=…)` takes nothing else.
@@ -286,7 +295,8 @@ impl SignerArgs {
                 .find(|name| op.any(name).is_some())
             {
                 return Err(ViewError::contract(format!(
-                    "argument {name:?} is not allowed with signer 'cookie'"
+                    "argument {} is not allowed with signer 'cookie'",
+                    py_repr(name)
                 )));
             }
         }
@@ -392,6 +402,8 @@ enum SigningOp {
 }
 
 impl SigningOp {
+    const NAMES: [&str; 5] = ["sign", "unsign", "dumps", "loads", "salted_hmac"];
+
     fn read(name: &str, op: &Args) -> Result<SigningOp, ViewError> {
         match name {
             "sign" => {
@@ -445,7 +457,7 @@ impl SigningOp {
                     algorithm: op.string("algorithm")?,
                 })
             }
-            _ => Err(ViewError::contract("unknown op")),
+            _ => unreachable!("read_ops passes only the names in NAMES"),
         }
     }
 
@@ -527,7 +539,7 @@ async fn signing_ops(
     Extension(Clock(now)): Extension<Clock>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ViewError> {
-    let ops = read_ops(&body, SigningOp::read)?;
+    let ops = read_ops(&body, &SigningOp::NAMES, SigningOp::read)?;
     let results: Vec<Value> = ops
         .iter()
         .map(|op| outcome(op.call(&settings, now)))
