@@ -14,6 +14,7 @@ pub mod panics;
 pub mod path;
 pub mod profile;
 pub mod progress;
+pub mod raw;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -146,7 +146,15 @@ pub fn observe_step(
 }
 
 fn request_line(step: &Step) -> String {
-    let mut line = format!("{} {}", step.method, step.path);
+    let mut line = match &step.raw {
+        // The request line as sent, its bytes escaped where they are not plain text.
+        Some(bytes) => {
+            let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            let text = latin1(first.strip_suffix(b"\r").unwrap_or(first));
+            format!("raw {}", text.escape_debug())
+        }
+        None => format!("{} {}", step.method, step.path),
+    };
     if !step.query.is_empty() {
         let query: Vec<String> = step.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         line = format!("{line}?{}", query.join("&"));

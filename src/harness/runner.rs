@@ -11,6 +11,7 @@ use super::jar::Jar;
 use super::normalize::Normalizer;
 use super::observe::{Response, SignedDecoder, observe_step};
 use super::profile::{Profile, Profiles};
+use super::raw;
 use super::scenario::{Body, Scenario, Step};
 use super::targets::{Instance, Provenance, Target, TargetKind};
 use crate::reference::Settings;
@@ -158,6 +159,9 @@ impl Runner {
             .base_url
             .join(step.path.trim_start_matches('/'))
             .map_err(|e| format!("path {:?} does not make a URL: {e}", step.path))?;
+        if let Some(bytes) = &step.raw {
+            return Ok((url, raw::exchange(&instance.base_url, bytes).await?));
+        }
         if !step.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&step.query);
         }

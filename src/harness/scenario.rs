@@ -103,6 +103,10 @@ pub struct StepFile {
     pub multipart: Option<Vec<MultipartPart>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// The whole request as exact bytes, one character (U+0000 to U+00FF) per byte, sent over
+    /// a plain socket: for what an HTTP client cannot send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
     /// Send this step to one target always (handoff scenarios).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetKind>,
@@ -248,6 +252,9 @@ pub struct Step {
     pub observe: Vec<ObserveKind>,
     /// Lower-case header names to record; `None` records all but transport noise.
     pub observe_headers: Option<Vec<String>>,
+    /// The whole request as bytes, when the step gives it raw; `method` and `path` are then
+    /// read from its request line, for messages and the cookie jar.
+    pub raw: Option<Vec<u8>>,
     pub origin: Origin,
 }
 
@@ -568,12 +575,102 @@ impl Expansion {
     }
 }
 
+/// What every step has, whatever its request: a name, a client, the clock, what it records.
+fn validate_common(spec: &StepFile, origin: &Origin, number: usize) -> Result<Step, ScenarioError> {
+    let advance = spec.advance.unwrap_or(0.0);
+    if !(advance.is_finite() && advance >= 0.0) {
+        return Err(ScenarioError::at(
+            origin,
+            format!("`advance = {advance}` must be a number of seconds, 0 or more"),
+        ));
+    }
+    Ok(Step {
+        name: spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("step {number}")),
+        client: spec.client.clone().unwrap_or_else(|| "default".to_owned()),
+        method: reqwest::Method::GET,
+        path: "/".to_owned(),
+        query: Vec::new(),
+        headers: Vec::new(),
+        body: None,
+        content_type: None,
+        target: spec.target,
+        advance,
+        observe: spec
+            .observe
+            .clone()
+            .unwrap_or_else(|| ObserveKind::ALL.to_vec()),
+        observe_headers: spec
+            .observe_headers
+            .as_ref()
+            .map(|names| names.iter().map(|n| n.to_ascii_lowercase()).collect()),
+        raw: None,
+        origin: origin.clone(),
+    })
+}
+
+/// A `raw` step: the request's bytes, and the method and path its request line names (or GET
+/// and `/` when it names none).
+fn validate_raw(spec: &StepFile, raw: &str, common: Step) -> Result<Step, ScenarioError> {
+    let fail = |message: String| ScenarioError::at(&common.origin, message);
+    let given: Vec<&str> = [
+        ("method", spec.method.is_some()),
+        ("path", spec.path.is_some()),
+        ("query", !spec.query.is_empty()),
+        ("headers", !spec.headers.is_empty()),
+        ("json", spec.json.is_some()),
+        ("form", spec.form.is_some()),
+        ("text", spec.text.is_some()),
+        ("multipart", spec.multipart.is_some()),
+        ("content_type", spec.content_type.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    if !given.is_empty() {
+        return Err(fail(format!(
+            "a step with `raw` gives the whole request: leave out {}",
+            given.join(", ")
+        )));
+    }
+    let bytes = latin1_bytes(raw).ok_or_else(|| {
+        fail("`raw` holds one byte per character: U+0000 to U+00FF (\\u00ff is 0xFF)".into())
+    })?;
+    let mut words = raw.lines().next().unwrap_or_default().split(' ');
+    let method = words
+        .next()
+        .and_then(|m| reqwest::Method::from_bytes(m.as_bytes()).ok())
+        .unwrap_or(reqwest::Method::GET);
+    let path = words
+        .next()
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/")
+        .to_owned();
+    Ok(Step {
+        method,
+        path,
+        raw: Some(bytes),
+        ..common
+    })
+}
+
+/// The bytes of a string whose characters are each one byte (latin-1), if they all are.
+pub fn latin1_bytes(text: &str) -> Option<Vec<u8>> {
+    text.chars().map(|c| u8::try_from(c).ok()).collect()
+}
+
 fn validate_step(spec: &StepFile, origin: Origin, number: usize) -> Result<Step, ScenarioError> {
+    let common = validate_common(spec, &origin, number)?;
+    if let Some(raw) = &spec.raw {
+        return validate_raw(spec, raw, common);
+    }
     let fail = |message: String| ScenarioError::at(&origin, message);
     let path = spec
         .path
         .clone()
-        .ok_or_else(|| fail("a step needs a `path`".into()))?;
+        .ok_or_else(|| fail("a step needs a `path` (or a `raw` request)".into()))?;
     if !path.starts_with('/') {
         return Err(fail(format!("`path = {path:?}` must start with `/`")));
     }
@@ -588,7 +685,8 @@ fn validate_step(spec: &StepFile, origin: Origin, number: usize) -> Result<Step,
         })?;
         reqwest::header::HeaderValue::from_str(value).map_err(|_| {
             fail(format!(
-                "header {name:?} has a value that cannot be sent (control characters?)"
+                "header {name:?} has a value that cannot be sent (control characters?): \
+                 give the step as `raw` bytes instead"
             ))
         })?;
     }
@@ -606,36 +704,14 @@ fn validate_step(spec: &StepFile, origin: Origin, number: usize) -> Result<Step,
             "a step has one body: `json`, `form`, `text` or `multipart`".into(),
         ));
     }
-    let advance = spec.advance.unwrap_or(0.0);
-    if !(advance.is_finite() && advance >= 0.0) {
-        return Err(fail(format!(
-            "`advance = {advance}` must be a number of seconds, 0 or more"
-        )));
-    }
-    let client = spec.client.clone().unwrap_or_else(|| "default".to_owned());
     Ok(Step {
-        name: spec
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("step {number}")),
-        client,
         method,
         path,
         query: spec.query.0.clone(),
         headers: spec.headers.0.clone(),
         body: bodies.into_iter().next(),
         content_type: spec.content_type.clone(),
-        target: spec.target,
-        advance,
-        observe: spec
-            .observe
-            .clone()
-            .unwrap_or_else(|| ObserveKind::ALL.to_vec()),
-        observe_headers: spec
-            .observe_headers
-            .as_ref()
-            .map(|names| names.iter().map(|n| n.to_ascii_lowercase()).collect()),
-        origin,
+        ..common
     })
 }
 
