@@ -472,7 +472,7 @@ fn an_engine_that_cannot_get_the_images_is_never_chosen() {
     assert!(!message.contains("compared"), "{message}");
 }
 
-/// A scratch suite of the whole cookies topic.
+/// A scratch suite of the whole cookies topic, with the ledger.
 fn whole_suite() -> tempfile::TempDir {
     let ids: Vec<String> = std::fs::read_dir(repo().join("scenarios/cookies"))
         .unwrap()
@@ -482,7 +482,13 @@ fn whole_suite() -> tempfile::TempDir {
         .map(|name| format!("cookies/{}", name.trim_end_matches(".toml")))
         .collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    scratch_suite(&ids)
+    let dir = scratch_suite(&ids);
+    std::fs::copy(
+        repo().join("scenarios/known-divergences.toml"),
+        dir.path().join("scenarios/known-divergences.toml"),
+    )
+    .unwrap();
+    dir
 }
 
 fn listed(output: &std::process::Output) -> Vec<String> {
