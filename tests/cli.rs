@@ -178,6 +178,31 @@ fn a_ledger_entry_explains_a_divergence_and_a_stale_one_fails_the_run() {
 }
 
 #[test]
+fn a_ledger_entry_about_unselected_scenarios_is_not_judged_but_one_naming_none_is() {
+    let other = "cookies/max_age_zero";
+    let dir = scratch_suite(&[SCENARIO, other]);
+    let ledger = dir.path().join("scenarios/known-divergences.toml");
+    let entry = |scenario: &str| {
+        format!(
+            "[[divergence]]\nscenario = \"{scenario}\"\nfield = \"status\"\nclass = \"intentional\"\nreason = \"a test\"\n"
+        )
+    };
+    std::fs::write(&ledger, entry(other)).unwrap();
+    let output = djc(&["run", "--offline", SCENARIO], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(!text(&output).contains("stale"), "{}", text(&output));
+
+    std::fs::write(&ledger, entry("cookies/gone")).unwrap();
+    let output = djc(&["run", "--offline", SCENARIO], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("it names no scenario that exists"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn a_redaction_that_matches_nothing_is_that_scenarios_error() {
     let dir = scratch_suite(&[SCENARIO]);
     let file = dir.path().join(format!("scenarios/{SCENARIO}.toml"));

@@ -59,8 +59,15 @@ pub fn load(select: &SelectArgs) -> Result<Selection, Exit> {
             )));
         }
     }
+    let all_ids: Vec<String> = all.iter().map(|s| s.id.clone()).collect();
     let scenarios = choose(all, select, &profiles)?;
-    let ledger = Ledger::load(&select.scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
+    let mut ledger = Ledger::load(&select.scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
+    // An entry about scenarios that exist but were not selected cannot be judged by this run;
+    // one naming no scenario at all stays, to be reported stale.
+    ledger.entries.retain(|entry| {
+        scenarios.iter().any(|s| entry.covers_scenario(&s.id))
+            || !all_ids.iter().any(|id| entry.covers_scenario(id))
+    });
     Ok(Selection {
         scenarios,
         profiles,
