@@ -35,7 +35,7 @@ use django_conformance::harness::snapshot::SnapshotStore;
 use django_conformance::harness::targets::{RustTarget, Target, TargetKind};
 use django_conformance::reference::cookies::{decode_cookie_header, parse_cookie, unquote};
 use django_conformance::reference::signing::{self, Signer, TimestampSigner, try_b62_decode};
-use django_conformance::reference::{Settings, pyjson};
+use django_conformance::reference::{PyText, Settings, pyjson};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use serde_json::{Value, json};
@@ -453,6 +453,9 @@ fn the_reference_parsers_take_any_input() {
             let _ = parse_cookie(&text);
             let _ = unquote(&text);
             let _ = try_b62_decode(&b62);
+            let _ = signing::b62_decode_text(&PyText::Bytes(bytes.clone()));
+            let _ = signing::b64_decode(&bytes);
+            let _ = signer.unsign(PyText::Bytes(bytes.clone()), max_age, now);
             let _ = pyjson::loads(&text);
             let _ = signing::loads(&text, &settings.secret_key, &[], "", max_age, now);
             let _ = signer.unsign(&text, max_age, now);
@@ -476,6 +479,7 @@ fn json_value() -> impl Strategy<Value = Value> {
             .prop_map(|f| json!(f)),
         "\\PC{0,20}".prop_map(Value::from),
         Just(json!("Fri, 31 Dec 9999 23:59:59 GMT")),
+        "[\\x00-\\u{ff}]{0,12}".prop_map(|bytes| json!({ "bytes": bytes })),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
@@ -492,9 +496,19 @@ const OPS: &[&str] = &[
     "delete_cookie",
     "sign",
     "unsign",
+    "signature",
+    "sign_object",
+    "unsign_object",
+    "timestamp",
     "dumps",
     "loads",
+    "b62_encode",
+    "b62_decode",
+    "b64_encode",
+    "b64_decode",
+    "base64_hmac",
     "salted_hmac",
+    "constant_time_compare",
 ];
 const ARGUMENTS: &[&str] = &[
     "key",
@@ -518,6 +532,11 @@ const ARGUMENTS: &[&str] = &[
     "datetime",
     "timedelta",
     "default",
+    "signature_key",
+    "serializer",
+    "val1",
+    "val2",
+    "bytes",
 ];
 
 fn contract_request() -> impl Strategy<Value = (String, String, Option<String>)> {

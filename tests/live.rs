@@ -250,6 +250,71 @@ fn both_apps_refuse_requests_outside_the_contract_in_the_same_words() {
             "/cookies/signing",
             r#"{"ops": [{"op": "salted_hmac", "value": "v"}]}"#,
         ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": {"bytes": 1}}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": {"byte": "v"}}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": {"bytes": "v", "x": 1}}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": {"bytes": "Ā"}}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign", "value": "v", "salt": [1]}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "b62_encode", "value": "1"}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "b62_encode", "value": 1.5}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "sign_object", "obj": 1, "serializer": "PickleSerializer"}]}"#,
+        ),
+        ("/cookies/signing", r#"{"ops": [{"op": "timestamp"}]}"#),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "signature", "value": "v", "signature_key": 1}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "salted_hmac", "key_salt": "a", "value": "v", "algorithm": 5}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "constant_time_compare", "val1": "a"}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "loads", "value": "v", "fallback_keys": [{"bytes": "a"}, 1]}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": {"bytes": 5}}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "value": [true]}]}"#,
+        ),
+        (
+            "/cookies/signing",
+            r#"{"ops": [{"op": "base64_hmac", "salt": "s", "value": {}, "key": "k"}]}"#,
+        ),
+        (
+            "/cookies/set",
+            r#"{"ops": [{"op": "set_cookie", "key": "a", "expires": {"bytes": 5}}]}"#,
+        ),
     ];
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

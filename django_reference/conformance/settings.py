@@ -17,12 +17,29 @@ PROFILE_DEFAULTS = {
 }
 
 
-def _valid(name, value):
+def _key(value):
+    """A key as Django takes it: a str, or bytes in the contract's form {"bytes": s}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and list(value) == ["bytes"] and isinstance(value["bytes"], str):
+        try:
+            return value["bytes"].encode("latin-1")
+        except UnicodeEncodeError:
+            pass
+    raise ValueError("not a key")
+
+
+def _setting(name, value):
+    """The value of setting `name` from its JSON; ValueError if it has the wrong type."""
     if name == "SECRET_KEY":
-        return isinstance(value, str)
+        return _key(value)
     if name == "SECRET_KEY_FALLBACKS":
-        return isinstance(value, list) and all(isinstance(k, str) for k in value)
-    return isinstance(value, bool)
+        if not isinstance(value, list):
+            raise ValueError("not a list")
+        return [_key(key) for key in value]
+    if not isinstance(value, bool):
+        raise ValueError("not a boolean")
+    return value
 
 
 def _profile(raw):
@@ -39,10 +56,13 @@ def _profile(raw):
             f"DJC_SETTINGS: unsupported settings {', '.join(unknown)} "
             f"(supported: {', '.join(PROFILE_DEFAULTS)})"
         )
+    settings = dict(PROFILE_DEFAULTS)
     for name, value in overrides.items():
-        if not _valid(name, value):
+        try:
+            settings[name] = _setting(name, value)
+        except ValueError:
             raise ImproperlyConfigured(f"DJC_SETTINGS: {name} has the wrong type")
-    return {**PROFILE_DEFAULTS, **overrides}
+    return settings
 
 
 PROFILE = _profile(os.environ.get("DJC_SETTINGS") or "{}")

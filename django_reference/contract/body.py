@@ -80,13 +80,44 @@ def _is_number(value):
     return _is_int(value) or isinstance(value, float)
 
 
+def text(value):
+    """A str, or the contract's one JSON form of bytes, {"bytes": s}, each character of s
+    (U+0000 to U+00FF) one byte; None when `value` is neither."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and list(value) == ["bytes"] and isinstance(value["bytes"], str):
+        try:
+            return value["bytes"].encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+    return None
+
+
+def _is_text(value):
+    return text(value) is not None
+
+
+TEXT = 'string or {"bytes": string}'
+# A value Django formats with str(): any JSON scalar, passed to Django as it is.
+SCALAR = 'string, {"bytes": string}, number, boolean or null'
+
+# Each kind: (check, convert). The kind's name is what a contract error says.
 KINDS = {
-    "string": lambda v: isinstance(v, str),
-    "string or null": lambda v: v is None or isinstance(v, str),
-    "string or integer": lambda v: isinstance(v, str) or _is_int(v),
-    "boolean": lambda v: isinstance(v, bool),
-    "list of strings": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
-    "any JSON": lambda v: True,
+    "string": (lambda v: isinstance(v, str), None),
+    "integer": (_is_int, None),
+    "boolean": (lambda v: isinstance(v, bool), None),
+    "any JSON": (lambda v: True, None),
+    TEXT: (_is_text, text),
+    f"{TEXT} or null": (lambda v: v is None or _is_text(v), lambda v: None if v is None else text(v)),
+    SCALAR: (
+        lambda v: _is_text(v) or v is None or isinstance(v, (bool, int, float)),
+        lambda v: text(v) if _is_text(v) else v,
+    ),
+    f"list of {TEXT}": (lambda v: isinstance(v, list) and all(_is_text(s) for s in v), lambda v: [text(s) for s in v]),
+    f"list of {TEXT}, or null": (
+        lambda v: v is None or (isinstance(v, list) and all(_is_text(s) for s in v)),
+        lambda v: None if v is None else [text(s) for s in v],
+    ),
 }
 
 
@@ -96,9 +127,10 @@ def arg(obj, name, kind, required=False):
         if required:
             raise ContractError(f"missing argument {name!r}")
         return MISSING
-    if not KINDS[kind](value):
+    check, convert = KINDS[kind]
+    if not check(value):
         raise ContractError(f"argument {name!r} must be a {kind}")
-    return value
+    return convert(value) if convert else value
 
 
 def duration(obj, name):
@@ -112,16 +144,16 @@ def duration(obj, name):
 
 
 def expires(obj, name):
-    """A cookie `expires`: a string as it is, or {"datetime": ISO 8601}."""
+    """A cookie `expires`: text as it is, or {"datetime": ISO 8601}."""
     value = obj.get(name, MISSING)
-    if value is MISSING or isinstance(value, str):
-        return value
+    if value is MISSING or _is_text(value):
+        return value if value is MISSING else text(value)
     if isinstance(value, dict) and list(value) == ["datetime"] and isinstance(value["datetime"], str):
         try:
             return datetime.datetime.fromisoformat(value["datetime"])
         except ValueError:
             raise ContractError(f"argument {name!r}: not an ISO 8601 datetime")
-    raise ContractError(f"argument {name!r} must be a string or {{\"datetime\": string}}")
+    raise ContractError(f"argument {name!r} must be a {TEXT} or {{\"datetime\": string}}")
 
 
 def kwargs(**values):

@@ -6,6 +6,7 @@ never compared with the Rust app.
 """
 import functools
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -20,9 +21,24 @@ class ContractError(Exception):
 
     def response(self):
         message = str(self)
-        response = JsonResponse({"contract_error": message}, status=400)
+        response = json_response({"contract_error": message}, status=400)
         response["X-Djc-Contract-Error"] = message
         return response
+
+
+class ContractJSONEncoder(DjangoJSONEncoder):
+    """JsonResponse's encoder, with bytes in the contract's one JSON form: {"bytes": s}, each
+    byte one character of s."""
+
+    def default(self, o):
+        if isinstance(o, bytes):
+            return {"bytes": o.decode("latin-1")}
+        return super().default(o)
+
+
+def json_response(data, **kwargs):
+    """JsonResponse(data) that writes bytes as {"bytes": ...}."""
+    return JsonResponse(data, encoder=ContractJSONEncoder, **kwargs)
 
 
 def contract_view(view):

@@ -3,14 +3,12 @@ import platform
 
 import django
 from django.conf import settings
-from django.http import JsonResponse
-
-from .errors import contract_view
+from .errors import contract_view, json_response
 
 
 @contract_view
 def health(request):
-    return JsonResponse(
+    return json_response(
         {
             "implementation": "django",
             "django_version": django.get_version(),

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.pop("DJC_SETTINGS", None)  # the default profile
 os.environ["DJANGO_SETTINGS_MODULE"] = "conformance.settings"
 
+from django.core import signing  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from conformance import settings as project_settings  # noqa: E402
@@ -164,6 +165,13 @@ class ContractErrorTests(unittest.TestCase):
     def test_messages_are_ascii(self):
         self.assertContractError({"ops": [{"op": "\u20ac"}]}, "ops[0]: unknown op '\\u20ac'")
 
+    def test_text_beyond_latin1_is_not_bytes(self):
+        self.assertContractError(
+            {"ops": [{"op": "sign", "value": {"bytes": "\u0100"}}]},
+            "ops[0]: sign: argument 'value' must be a string, {\"bytes\": string}, number, boolean or null",
+            path="/cookies/signing",
+        )
+
 
 class EndpointTests(unittest.TestCase):
     def test_health(self):
@@ -261,6 +269,24 @@ class EndpointTests(unittest.TestCase):
             ],
         )
 
+    def test_bytes_in_and_out(self):
+        # {"bytes": s} is bytes both ways: each character one byte.
+        ops = [
+            {"op": "sign", "value": {"bytes": "hello"}},
+            {"op": "sign", "value": "foo", "key": {"bytes": "\u00e7"}},
+            {"op": "b64_decode", "value": {"bytes": "-_8"}},
+            {"op": "sign", "value": 1.5},
+        ]
+        status, headers, body = call("/cookies/signing", {"ops": ops})
+        self.assertEqual(
+            json.loads(body)["results"],
+            [
+                {"value": "b'hello':ZmU0fXP_Dr2jllPy7kzhsYhOGVqiOFFW3tt0kaBAE_g"},
+                {"value": "foo:EE4qGC5MEKyQG5msxYA0sBohAxLC0BJf8uRhemh0BGU"},
+                {"value": {"bytes": "\u00fb\u00ff"}},
+                {"value": "1.5:" + signing.Signer().signature("1.5")},
+            ],
+        )
 
 class ProfileTests(unittest.TestCase):
     def test_overrides_and_refusals(self):
@@ -271,6 +297,15 @@ class ProfileTests(unittest.TestCase):
             project_settings._profile('{"FOO": 1, "DEBUG": true}')
         with self.assertRaisesRegex(ImproperlyConfigured, "SECRET_KEY has the wrong type"):
             project_settings._profile('{"SECRET_KEY": 1}')
+        with self.assertRaisesRegex(ImproperlyConfigured, "SECRET_KEY has the wrong type"):
+            project_settings._profile('{"SECRET_KEY": {"bytes": "\\u0100"}}')
+
+    def test_bytes_keys(self):
+        profile = project_settings._profile(
+            '{"SECRET_KEY": {"bytes": "\\u00e7\\u0000"}, "SECRET_KEY_FALLBACKS": [{"bytes": "a"}, "b"]}'
+        )
+        self.assertEqual(profile["SECRET_KEY"], b"\xe7\x00")
+        self.assertEqual(profile["SECRET_KEY_FALLBACKS"], [b"a", "b"])
 
 
 def b62_decode(text):

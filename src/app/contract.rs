@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::isoformat;
-use crate::reference::Settings;
 use crate::reference::cookies::Expires;
 use crate::reference::pyjson::{self, LoadsError};
+use crate::reference::settings::text_of;
+use crate::reference::{PyText, Settings};
 
 /// The version whose behaviour the reference implements, as `django.get_version()` says it.
 const DJANGO_VERSION: &str = "5.2.19";
@@ -252,7 +253,7 @@ pub fn read_ops<T>(
     ops.into_iter().enumerate().map(read_indexed).collect()
 }
 
-fn missing(name: &str) -> ViewError {
+pub fn missing(name: &str) -> ViewError {
     ViewError::contract(format!("missing argument {}", py_repr(name)))
 }
 
@@ -284,6 +285,10 @@ pub fn py_repr(text: &str) -> String {
     out.push(quote);
     out
 }
+
+/// What a contract error calls a text argument.
+const TEXT: &str = "string or {\"bytes\": string}";
+const SCALAR: &str = "string, {\"bytes\": string}, number, boolean or null";
 
 /// One JSON object of arguments (a body, an op, a lookup), read with the contract's types.
 /// Every getter gives `None` for an absent argument, so Django's default applies.
@@ -330,34 +335,77 @@ impl<'a> Args<'a> {
         }
     }
 
-    pub fn required_string(&self, name: &str) -> Result<String, ViewError> {
-        self.string(name)?.ok_or_else(|| missing(name))
+    /// A `str` or `bytes` argument: a JSON string, or the contract's bytes form (see
+    /// [`text_of`]).
+    pub fn text(&self, name: &str) -> Result<Option<PyText>, ViewError> {
+        match self.any(name) {
+            None => Ok(None),
+            Some(value) => text_of(value)
+                .map(Some)
+                .ok_or_else(|| Self::wrong_type(name, TEXT)),
+        }
     }
 
-    /// A "string or null": `Some(None)` is an explicit null (Python `None`).
-    pub fn nullable_string(&self, name: &str) -> Result<Option<Option<String>>, ViewError> {
+    pub fn required_text(&self, name: &str) -> Result<PyText, ViewError> {
+        self.text(name)?.ok_or_else(|| missing(name))
+    }
+
+    /// Text or null: `Some(None)` is an explicit null (Python `None`).
+    pub fn nullable_text(&self, name: &str) -> Result<Option<Option<PyText>>, ViewError> {
         match self.any(name) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(text)) => Ok(Some(Some(text.clone()))),
-            Some(_) => Err(Self::wrong_type(name, "string or null")),
+            Some(value) => text_of(value)
+                .map(|text| Some(Some(text)))
+                .ok_or_else(|| Self::wrong_type(name, &format!("{TEXT} or null"))),
         }
     }
 
-    /// A "string or integer", as `str()` makes it (booleans are not integers here).
-    pub fn text(&self, name: &str) -> Result<Option<String>, ViewError> {
+    /// Text, or any other JSON scalar as Python's `str()` makes it ("True", "None", "1.5"): what
+    /// Django does with a value it formats into a cookie or a signature.
+    pub fn text_or_scalar(&self, name: &str) -> Result<Option<PyText>, ViewError> {
         match self.any(name) {
             None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(Value::Number(number)) if number.is_i64() || number.is_u64() => {
-                Ok(Some(number.to_string()))
-            }
-            Some(_) => Err(Self::wrong_type(name, "string or integer")),
+            Some(Value::Null) => Ok(Some(PyText::from("None"))),
+            Some(Value::Bool(true)) => Ok(Some(PyText::from("True"))),
+            Some(Value::Bool(false)) => Ok(Some(PyText::from("False"))),
+            Some(Value::Number(number)) => Ok(Some(PyText::Str(match number.as_f64() {
+                Some(float) if !(number.is_i64() || number.is_u64()) => pyjson::float_repr(float),
+                _ => number.to_string(),
+            }))),
+            Some(value) => text_of(value)
+                .map(Some)
+                .ok_or_else(|| Self::wrong_type(name, SCALAR)),
         }
     }
 
-    pub fn required_text(&self, name: &str) -> Result<String, ViewError> {
-        self.text(name)?.ok_or_else(|| missing(name))
+    pub fn required_scalar(&self, name: &str) -> Result<PyText, ViewError> {
+        self.text_or_scalar(name)?.ok_or_else(|| missing(name))
+    }
+
+    /// A list of texts, or null.
+    pub fn nullable_texts(&self, name: &str) -> Result<Option<Option<Vec<PyText>>>, ViewError> {
+        let wrong = || Self::wrong_type(name, &format!("list of {TEXT}, or null"));
+        match self.any(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(text_of)
+                .collect::<Option<Vec<_>>>()
+                .map(|texts| Some(Some(texts)))
+                .ok_or_else(wrong),
+            Some(_) => Err(wrong()),
+        }
+    }
+
+    /// A JSON integer (Python ints are unbounded: the number is kept as it came).
+    pub fn required_integer(&self, name: &str) -> Result<&'a Value, ViewError> {
+        match self.any(name) {
+            None => Err(missing(name)),
+            Some(value @ Value::Number(number)) if number.is_i64() || number.is_u64() => Ok(value),
+            Some(_) => Err(Self::wrong_type(name, "integer")),
+        }
     }
 
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, ViewError> {
@@ -366,21 +414,6 @@ impl<'a> Args<'a> {
             Some(Value::Bool(flag)) => Ok(Some(*flag)),
             Some(_) => Err(Self::wrong_type(name, "boolean")),
         }
-    }
-
-    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>, ViewError> {
-        let Some(value) = self.any(name) else {
-            return Ok(None);
-        };
-        let strings = value.as_array().and_then(|items| {
-            items
-                .iter()
-                .map(|item| item.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-        });
-        strings
-            .map(Some)
-            .ok_or_else(|| Self::wrong_type(name, "list of strings"))
     }
 
     /// A list of JSON objects.
@@ -411,13 +444,15 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// A cookie `expires`: a string as it is, or `{"datetime": "<ISO 8601>"}` as
+    /// A cookie `expires`: text as it is, or `{"datetime": "<ISO 8601>"}` as
     /// `datetime.fromisoformat` reads it.
     pub fn expires(&self, name: &str) -> Result<Option<Expires>, ViewError> {
-        let wrong = || Self::wrong_type(name, "string or {\"datetime\": string}");
+        let wrong = || Self::wrong_type(name, &format!("{TEXT} or {{\"datetime\": string}}"));
+        if let Some(text) = self.any(name).and_then(text_of) {
+            return Ok(Some(Expires::Text(text)));
+        }
         match self.any(name) {
             None => Ok(None),
-            Some(Value::String(text)) => Ok(Some(Expires::Text(text.clone()))),
             Some(Value::Object(object)) => {
                 let text = single(object, "datetime")
                     .and_then(Value::as_str)
@@ -547,15 +582,47 @@ mod tests {
     }
 
     #[test]
-    fn text_is_str_of_strings_and_integers_only() {
-        let object = args(json!({"s": "x", "i": -12, "f": 1.0, "b": true}));
-        let args = Args::new(&object, &["s", "i", "f", "b"]).unwrap();
-        assert_eq!(args.text("s"), Ok(Some("x".to_owned())));
-        assert_eq!(args.text("i"), Ok(Some("-12".to_owned())));
-        assert!(args.text("f").is_err());
-        assert!(args.text("b").is_err());
-        assert_eq!(args.text("absent"), Ok(None));
+    fn text_or_scalar_is_pythons_str_of_the_value() {
+        let object = args(
+            json!({"s": "x", "i": -12, "big": 18446744073709551615u64, "f": 1.5,
+            "e": 1e16, "t": true, "n": null, "y": {"bytes": "\u{ff}"}, "a": [1], "o": {}}),
+        );
+        let names = ["s", "i", "big", "f", "e", "t", "n", "y", "a", "o"];
+        let args = Args::new(&object, &names).unwrap();
+        let str_of = |name| args.text_or_scalar(name).unwrap().unwrap();
+        assert_eq!(str_of("s"), PyText::from("x"));
+        assert_eq!(str_of("i"), PyText::from("-12"));
+        assert_eq!(str_of("big"), PyText::from("18446744073709551615"));
+        assert_eq!(str_of("f"), PyText::from("1.5"));
+        assert_eq!(str_of("e"), PyText::from("1e+16"));
+        assert_eq!(str_of("t"), PyText::from("True"));
+        assert_eq!(str_of("n"), PyText::from("None"));
+        assert_eq!(str_of("y"), PyText::Bytes(vec![0xff]));
+        assert!(args.text_or_scalar("a").is_err());
+        assert!(args.text_or_scalar("o").is_err());
+        assert_eq!(args.text_or_scalar("absent"), Ok(None));
+        assert!(args.text("i").is_err(), "a text is not an integer");
         assert!(args.required_text("absent").is_err());
+    }
+
+    #[test]
+    fn the_bytes_form_holds_one_byte_per_character() {
+        let object = args(
+            json!({"ok": {"bytes": "a\u{0}\u{ff}"}, "wide": {"bytes": "\u{100}"},
+                                 "extra": {"bytes": "a", "more": 1}}),
+        );
+        let args = Args::new(&object, &["ok", "wide", "extra"]).unwrap();
+        assert_eq!(
+            args.text("ok"),
+            Ok(Some(PyText::Bytes(b"a\0\xff".to_vec())))
+        );
+        assert_eq!(
+            args.text("wide"),
+            Err(ViewError::contract(
+                "argument 'wide' must be a string or {\"bytes\": string}"
+            ))
+        );
+        assert!(args.text("extra").is_err());
     }
 
     #[test]

@@ -13,12 +13,15 @@ use axum::routing::any;
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::contract::{Args, Clock, JsonBody, ViewError, json_response, py_repr, read_ops};
-use crate::reference::Settings;
+use super::contract::{
+    Args, Clock, JsonBody, ViewError, json_response, missing, py_repr, read_ops,
+};
 use crate::reference::cookies::{
     CookieOptions, ResponseCookies, decode_cookie_header, get_signed_cookie, parse_cookie,
 };
+use crate::reference::settings::text_json;
 use crate::reference::signing::{self, Signer, SigningError, TimestampSigner};
+use crate::reference::{PyText, Settings};
 
 /// `cookies/urls.py`. Any method is served, as the Django views accept any.
 pub fn routes() -> Router<Arc<Settings>> {
@@ -37,21 +40,21 @@ const COOKIE_ARGS: [&str; 9] = [
 /// One response method call.
 enum CookieOp {
     Set {
-        key: String,
-        value: String,
+        key: PyText,
+        value: PyText,
         options: CookieOptions,
     },
     SetSigned {
-        key: String,
-        value: String,
-        salt: String,
+        key: PyText,
+        value: PyText,
+        salt: PyText,
         options: CookieOptions,
     },
     Delete {
-        key: String,
-        path: Option<String>,
-        domain: Option<String>,
-        samesite: Option<String>,
+        key: PyText,
+        path: Option<PyText>,
+        domain: Option<PyText>,
+        samesite: Option<PyText>,
     },
 }
 
@@ -63,27 +66,29 @@ impl CookieOp {
             "set_cookie" => {
                 let op = op.allowing(&COOKIE_ARGS)?;
                 Ok(CookieOp::Set {
-                    key: op.required_string("key")?,
-                    value: op.text("value")?.unwrap_or_default(),
+                    key: op.required_text("key")?,
+                    value: op.text_or_scalar("value")?.unwrap_or(PyText::from("")),
                     options: cookie_options(&op)?,
                 })
             }
             "set_signed_cookie" => {
                 let op = op.allowing(&[&COOKIE_ARGS[..], &["salt"]].concat())?;
                 Ok(CookieOp::SetSigned {
-                    key: op.required_string("key")?,
-                    value: op.required_text("value")?,
-                    salt: op.string("salt")?.unwrap_or_default(),
+                    key: op.required_text("key")?,
+                    value: op
+                        .text_or_scalar("value")?
+                        .ok_or_else(|| missing("value"))?,
+                    salt: op.text("salt")?.unwrap_or(PyText::from("")),
                     options: cookie_options(&op)?,
                 })
             }
             "delete_cookie" => {
                 let op = op.allowing(&["key", "path", "domain", "samesite"])?;
                 Ok(CookieOp::Delete {
-                    key: op.required_string("key")?,
-                    path: nullable_or(op.nullable_string("path")?, Some("/".to_owned())),
-                    domain: nullable_or(op.nullable_string("domain")?, None),
-                    samesite: nullable_or(op.nullable_string("samesite")?, None),
+                    key: op.required_text("key")?,
+                    path: op.nullable_text("path")?.unwrap_or(Some(PyText::from("/"))),
+                    domain: op.nullable_text("domain")?.flatten(),
+                    samesite: op.nullable_text("samesite")?.flatten(),
                 })
             }
             _ => unreachable!("read_ops passes only the names in NAMES"),
@@ -113,31 +118,25 @@ impl CookieOp {
                 path,
                 domain,
                 samesite,
-            } => {
-                cookies.delete_cookie(key, path.as_deref(), domain.as_deref(), samesite.as_deref())
-            }
+            } => cookies.delete_cookie(key, path.clone(), domain.clone(), samesite.clone()),
         };
         result.map_err(|_| ViewError::Uncaught)
     }
 }
 
-/// `set_cookie`'s keyword arguments other than key and value.
+/// `set_cookie`'s keyword arguments other than key and value: absent gives Django's default,
+/// null gives `None`.
 fn cookie_options(op: &Args) -> Result<CookieOptions, ViewError> {
     let defaults = CookieOptions::default();
     Ok(CookieOptions {
         max_age: op.duration("max_age")?,
         expires: op.expires("expires")?,
-        path: nullable_or(op.nullable_string("path")?, defaults.path),
-        domain: nullable_or(op.nullable_string("domain")?, defaults.domain),
+        path: op.nullable_text("path")?.unwrap_or(defaults.path),
+        domain: op.nullable_text("domain")?.unwrap_or(defaults.domain),
         secure: op.boolean("secure")?.unwrap_or(defaults.secure),
         httponly: op.boolean("httponly")?.unwrap_or(defaults.httponly),
-        samesite: nullable_or(op.nullable_string("samesite")?, defaults.samesite),
+        samesite: op.nullable_text("samesite")?.unwrap_or(defaults.samesite),
     })
-}
-
-/// A "string or null" argument: absent gives Django's `default`, null gives `None`.
-fn nullable_or(argument: Option<Option<String>>, default: Option<String>) -> Option<String> {
-    argument.unwrap_or(default)
 }
 
 /// `response = JsonResponse({"applied": N})`, then one response method per op, in order.
@@ -160,8 +159,8 @@ async fn set_cookies(
 
 /// `request.get_signed_cookie(key, default=…, salt=…, max_age=…)`.
 struct SignedLookup {
-    key: String,
-    salt: String,
+    key: PyText,
+    salt: PyText,
     max_age: Option<f64>,
     /// `None`: no default, so a missing or bad cookie raises.
     default: Option<Value>,
@@ -171,8 +170,8 @@ impl SignedLookup {
     fn read(lookup: &Map<String, Value>) -> Result<SignedLookup, ViewError> {
         let lookup = Args::new(lookup, &["key", "salt", "max_age", "default"])?;
         Ok(SignedLookup {
-            key: lookup.required_string("key")?,
-            salt: lookup.string("salt")?.unwrap_or_default(),
+            key: lookup.required_text("key")?,
+            salt: lookup.text("salt")?.unwrap_or(PyText::from("")),
             max_age: lookup.duration("max_age")?,
             default: lookup.any("default").cloned(),
         })
@@ -258,6 +257,9 @@ const COOKIE_SIGNER_SALT: &str = "django.core.signing.get_cookie_signer";
 /// The default salt of `signing.dumps` and `signing.loads`.
 const OBJECT_SALT: &str = "django.core.signing";
 
+/// The default algorithm of `base64_hmac` and `salted_hmac`.
+const HMAC_ALGORITHM: &str = "sha1";
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum SignerKind {
     Plain,
@@ -265,29 +267,32 @@ enum SignerKind {
     Cookie,
 }
 
-/// The signer an op names and the arguments it is built with (`None`: Django's default).
+/// The signer an op names and the arguments it is built with (`None`: absent or null, which
+/// Django's defaults treat alike).
 struct SignerArgs {
     kind: SignerKind,
-    key: Option<String>,
-    salt: Option<String>,
-    sep: Option<String>,
-    algorithm: Option<String>,
-    fallback_keys: Option<Vec<String>>,
+    key: Option<PyText>,
+    salt: Option<PyText>,
+    sep: Option<PyText>,
+    algorithm: Option<PyText>,
+    fallback_keys: Option<Vec<PyText>>,
 }
 
 impl SignerArgs {
+    fn kind(op: &Args) -> Result<SignerKind, ViewError> {
+        match op.string("signer")?.as_deref() {
+            None | Some("signer") => Ok(SignerKind::Plain),
+            Some("timestamp") => Ok(SignerKind::Timestamp),
+            Some("cookie") => Ok(SignerKind::Cookie),
+            Some(other) => Err(ViewError::contract(format!(
+                "unknown signer {}",
+                py_repr(other)
+            ))),
+        }
+    }
+
     fn read(op: &Args) -> Result<SignerArgs, ViewError> {
-        let kind = match op.string("signer")?.as_deref() {
-            None | Some("signer") => SignerKind::Plain,
-            Some("timestamp") => SignerKind::Timestamp,
-            Some("cookie") => SignerKind::Cookie,
-            Some(other) => {
-                return Err(ViewError::contract(format!(
-                    "unknown signer {}",
-                    py_repr(other)
-                )));
-            }
-        };
+        let kind = SignerArgs::kind(op)?;
         if kind == SignerKind::Cookie {
             // `get_cookie_signer(salt=…)` takes nothing else.
             if let Some(name) = ["key", "sep", "algorithm", "fallback_keys"]
@@ -299,14 +304,22 @@ impl SignerArgs {
                     py_repr(name)
                 )));
             }
+            return Ok(SignerArgs {
+                kind,
+                key: None,
+                salt: op.text("salt")?,
+                sep: None,
+                algorithm: None,
+                fallback_keys: None,
+            });
         }
         Ok(SignerArgs {
             kind,
-            key: op.string("key")?,
-            salt: op.string("salt")?,
-            sep: op.string("sep")?,
-            algorithm: op.string("algorithm")?,
-            fallback_keys: op.strings("fallback_keys")?,
+            key: op.nullable_text("key")?.flatten(),
+            salt: op.nullable_text("salt")?.flatten(),
+            sep: op.text("sep")?,
+            algorithm: op.nullable_text("algorithm")?.flatten(),
+            fallback_keys: op.nullable_texts("fallback_keys")?.flatten(),
         })
     }
 
@@ -317,7 +330,10 @@ impl SignerArgs {
                 AnySigner::Timestamp(TimestampSigner::new(self.signer(settings)))
             }
             SignerKind::Cookie => {
-                let salt = self.salt.as_deref().unwrap_or(COOKIE_SIGNER_SALT);
+                let salt = self
+                    .salt
+                    .clone()
+                    .unwrap_or(PyText::from(COOKIE_SIGNER_SALT));
                 AnySigner::Timestamp(signing::get_cookie_signer(settings, salt))
             }
         }
@@ -326,9 +342,12 @@ impl SignerArgs {
     /// `Signer(key=…, sep=…, salt=…, algorithm=…, fallback_keys=…)` with the given arguments.
     fn signer(&self, settings: &Settings) -> Signer {
         let mut signer = Signer::from_settings(settings);
-        signer.key = key_or_secret(self.key.as_deref(), settings);
+        signer.key = key_or_secret(self.key.as_ref(), settings);
         if let Some(fallback_keys) = &self.fallback_keys {
-            signer.fallback_keys.clone_from(fallback_keys);
+            signer.fallback_keys = fallback_keys
+                .iter()
+                .map(|key| key.force_bytes().to_vec())
+                .collect();
         }
         if let Some(sep) = &self.sep {
             signer.sep.clone_from(sep);
@@ -341,11 +360,12 @@ impl SignerArgs {
     }
 }
 
-/// Django's `key or settings.SECRET_KEY`: an empty key means the secret key too.
-fn key_or_secret(key: Option<&str>, settings: &Settings) -> String {
+/// Django's `key or settings.SECRET_KEY`, as bytes: an empty key means the secret key too.
+fn key_or_secret(key: Option<&PyText>, settings: &Settings) -> Vec<u8> {
     key.filter(|key| !key.is_empty())
         .unwrap_or(&settings.secret_key)
-        .to_owned()
+        .force_bytes()
+        .to_vec()
 }
 
 enum AnySigner {
@@ -354,7 +374,14 @@ enum AnySigner {
 }
 
 impl AnySigner {
-    fn sign(&self, value: &str, now: f64) -> Result<String, SigningError> {
+    fn plain(&self) -> &Signer {
+        match self {
+            AnySigner::Plain(signer) => signer,
+            AnySigner::Timestamp(signer) => &signer.signer,
+        }
+    }
+
+    fn sign(&self, value: &PyText, now: f64) -> Result<String, SigningError> {
         match self {
             AnySigner::Plain(signer) => signer.sign(value),
             AnySigner::Timestamp(signer) => signer.sign(value, now),
@@ -362,100 +389,277 @@ impl AnySigner {
     }
 
     /// `max_age` is only ever given to a timestamp signer (the contract refuses it otherwise).
-    fn unsign(&self, value: &str, max_age: Option<f64>, now: f64) -> Result<String, SigningError> {
+    fn unsign(
+        &self,
+        value: &PyText,
+        max_age: Option<f64>,
+        now: f64,
+    ) -> Result<String, SigningError> {
         match self {
             AnySigner::Plain(signer) => signer.unsign(value),
             AnySigner::Timestamp(signer) => signer.unsign(value, max_age, now),
         }
     }
+
+    fn sign_object(&self, obj: &Value, compress: bool, now: f64) -> Result<String, SigningError> {
+        match self {
+            AnySigner::Plain(signer) => signer.sign_object(obj, compress),
+            AnySigner::Timestamp(signer) => signer.sign_object(obj, compress, now),
+        }
+    }
+
+    fn unsign_object(
+        &self,
+        value: &PyText,
+        max_age: Option<f64>,
+        now: f64,
+    ) -> Result<Value, SigningError> {
+        match self {
+            AnySigner::Plain(signer) => signer.unsign_object(value),
+            AnySigner::Timestamp(signer) => signer.unsign_object(value, max_age, now),
+        }
+    }
 }
 
+/// One `django.core.signing` call (and `salted_hmac`, `constant_time_compare` of
+/// `django.utils.crypto`, which it uses).
 enum SigningOp {
     Sign {
         signer: SignerArgs,
-        value: String,
+        value: PyText,
     },
     Unsign {
         signer: SignerArgs,
-        value: String,
+        value: PyText,
         max_age: Option<f64>,
+    },
+    Signature {
+        signer: SignerArgs,
+        value: PyText,
+        key: Option<PyText>,
+    },
+    SignObject {
+        signer: SignerArgs,
+        obj: Value,
+        compress: bool,
+    },
+    UnsignObject {
+        signer: SignerArgs,
+        value: PyText,
+        max_age: Option<f64>,
+    },
+    Timestamp {
+        signer: SignerArgs,
     },
     Dumps {
         obj: Value,
-        key: Option<String>,
-        salt: Option<String>,
+        key: Option<PyText>,
+        /// Absent: `"django.core.signing"`; null: `None`, the signer's own default.
+        salt: Option<Option<PyText>>,
         compress: bool,
     },
     Loads {
-        value: String,
-        key: Option<String>,
-        salt: Option<String>,
+        value: PyText,
+        key: Option<PyText>,
+        salt: Option<Option<PyText>>,
         max_age: Option<f64>,
-        fallback_keys: Option<Vec<String>>,
+        fallback_keys: Option<Vec<PyText>>,
+    },
+    B62Encode(Value),
+    B62Decode(PyText),
+    B64Encode(PyText),
+    B64Decode(PyText),
+    Base64Hmac {
+        salt: PyText,
+        value: PyText,
+        key: PyText,
+        algorithm: Option<PyText>,
     },
     SaltedHmac {
-        key_salt: String,
-        value: String,
-        secret: Option<String>,
-        algorithm: Option<String>,
+        key_salt: PyText,
+        value: PyText,
+        secret: Option<PyText>,
+        algorithm: Option<PyText>,
     },
+    ConstantTimeCompare(PyText, PyText),
+}
+
+/// `max_age` for a method of the op's signer: only a `TimestampSigner`'s methods take it.
+fn timestamp_max_age(op: &Args) -> Result<Option<f64>, ViewError> {
+    let max_age = op.duration("max_age")?;
+    if max_age.is_some() && SignerArgs::kind(op)? == SignerKind::Plain {
+        return Err(ViewError::contract(
+            "argument 'max_age' needs signer 'timestamp' or 'cookie'",
+        ));
+    }
+    Ok(max_age)
+}
+
+/// `serializer`: JSONSerializer is Django's only one (a serializer of one's own is Python code,
+/// which the contract cannot carry).
+fn check_serializer(op: &Args) -> Result<(), ViewError> {
+    match op.string("serializer")?.as_deref() {
+        None | Some("JSONSerializer") => Ok(()),
+        Some(_) => Err(ViewError::contract(
+            "argument 'serializer' must be 'JSONSerializer', Django's only serializer",
+        )),
+    }
 }
 
 impl SigningOp {
-    const NAMES: [&str; 5] = ["sign", "unsign", "dumps", "loads", "salted_hmac"];
+    const NAMES: [&str; 15] = [
+        "sign",
+        "unsign",
+        "signature",
+        "sign_object",
+        "unsign_object",
+        "timestamp",
+        "dumps",
+        "loads",
+        "b62_encode",
+        "b62_decode",
+        "b64_encode",
+        "b64_decode",
+        "base64_hmac",
+        "salted_hmac",
+        "constant_time_compare",
+    ];
 
     fn read(name: &str, op: &Args) -> Result<SigningOp, ViewError> {
+        let with_signer = |own: &[&'static str]| [own, &SIGNER_ARGS[..]].concat();
         match name {
             "sign" => {
-                let op = op.allowing(&[&["value"][..], &SIGNER_ARGS].concat())?;
+                let op = op.allowing(&with_signer(&["value"]))?;
                 Ok(SigningOp::Sign {
-                    value: op.required_string("value")?,
+                    value: op.required_scalar("value")?,
                     signer: SignerArgs::read(&op)?,
                 })
             }
             "unsign" => {
-                let op = op.allowing(&[&["value", "max_age"][..], &SIGNER_ARGS].concat())?;
-                let value = op.required_string("value")?;
-                let max_age = op.duration("max_age")?;
-                let signer = SignerArgs::read(&op)?;
-                if max_age.is_some() && signer.kind == SignerKind::Plain {
-                    return Err(ViewError::contract(
-                        "argument 'max_age' needs signer 'timestamp' or 'cookie'",
-                    ));
-                }
+                let op = op.allowing(&with_signer(&["value", "max_age"]))?;
+                let value = op.required_text("value")?;
+                let max_age = timestamp_max_age(&op)?;
                 Ok(SigningOp::Unsign {
-                    signer,
+                    signer: SignerArgs::read(&op)?,
                     value,
                     max_age,
                 })
             }
+            "signature" => {
+                let op = op.allowing(&with_signer(&["value", "signature_key"]))?;
+                Ok(SigningOp::Signature {
+                    value: op.required_scalar("value")?,
+                    key: op.nullable_text("signature_key")?.flatten(),
+                    signer: SignerArgs::read(&op)?,
+                })
+            }
+            "sign_object" => {
+                let op = op.allowing(&with_signer(&["obj", "serializer", "compress"]))?;
+                let obj = op.required_any("obj")?.clone();
+                let compress = op.boolean("compress")?.unwrap_or(false);
+                check_serializer(&op)?;
+                Ok(SigningOp::SignObject {
+                    obj,
+                    compress,
+                    signer: SignerArgs::read(&op)?,
+                })
+            }
+            "unsign_object" => {
+                let op = op.allowing(&with_signer(&["value", "serializer", "max_age"]))?;
+                let value = op.required_text("value")?;
+                check_serializer(&op)?;
+                let max_age = timestamp_max_age(&op)?;
+                Ok(SigningOp::UnsignObject {
+                    signer: SignerArgs::read(&op)?,
+                    value,
+                    max_age,
+                })
+            }
+            "timestamp" => {
+                let op = op.allowing(&SIGNER_ARGS)?;
+                if SignerArgs::kind(&op)? == SignerKind::Plain {
+                    return Err(ViewError::contract(
+                        "op 'timestamp' needs signer 'timestamp' or 'cookie'",
+                    ));
+                }
+                Ok(SigningOp::Timestamp {
+                    signer: SignerArgs::read(&op)?,
+                })
+            }
             "dumps" => {
-                let op = op.allowing(&["obj", "key", "salt", "compress"])?;
+                let op = op.allowing(&["obj", "key", "salt", "serializer", "compress"])?;
+                let obj = op.required_any("obj")?.clone();
+                let key = op.nullable_text("key")?.flatten();
+                let salt = op.nullable_text("salt")?;
+                let compress = op.boolean("compress")?.unwrap_or(false);
+                check_serializer(&op)?;
                 Ok(SigningOp::Dumps {
-                    obj: op.required_any("obj")?.clone(),
-                    key: op.string("key")?,
-                    salt: op.string("salt")?,
-                    compress: op.boolean("compress")?.unwrap_or(false),
+                    obj,
+                    key,
+                    salt,
+                    compress,
                 })
             }
             "loads" => {
-                let op = op.allowing(&["value", "key", "salt", "max_age", "fallback_keys"])?;
+                let op = op.allowing(&[
+                    "value",
+                    "key",
+                    "salt",
+                    "serializer",
+                    "max_age",
+                    "fallback_keys",
+                ])?;
+                let value = op.required_text("value")?;
+                let key = op.nullable_text("key")?.flatten();
+                let salt = op.nullable_text("salt")?;
+                let max_age = op.duration("max_age")?;
+                let fallback_keys = op.nullable_texts("fallback_keys")?.flatten();
+                check_serializer(&op)?;
                 Ok(SigningOp::Loads {
-                    value: op.required_string("value")?,
-                    key: op.string("key")?,
-                    salt: op.string("salt")?,
-                    max_age: op.duration("max_age")?,
-                    fallback_keys: op.strings("fallback_keys")?,
+                    value,
+                    key,
+                    salt,
+                    max_age,
+                    fallback_keys,
+                })
+            }
+            "b62_encode" => {
+                let op = op.allowing(&["value"])?;
+                Ok(SigningOp::B62Encode(op.required_integer("value")?.clone()))
+            }
+            "b62_decode" | "b64_encode" | "b64_decode" => {
+                let op = op.allowing(&["value"])?;
+                let value = op.required_text("value")?;
+                Ok(match name {
+                    "b62_decode" => SigningOp::B62Decode(value),
+                    "b64_encode" => SigningOp::B64Encode(value),
+                    _ => SigningOp::B64Decode(value),
+                })
+            }
+            "base64_hmac" => {
+                let op = op.allowing(&["salt", "value", "key", "algorithm"])?;
+                Ok(SigningOp::Base64Hmac {
+                    salt: op.required_scalar("salt")?,
+                    value: op.required_scalar("value")?,
+                    key: op.required_scalar("key")?,
+                    algorithm: op.text("algorithm")?,
                 })
             }
             "salted_hmac" => {
                 let op = op.allowing(&["key_salt", "value", "secret", "algorithm"])?;
                 Ok(SigningOp::SaltedHmac {
-                    key_salt: op.required_string("key_salt")?,
-                    value: op.required_string("value")?,
-                    secret: op.string("secret")?,
-                    algorithm: op.string("algorithm")?,
+                    key_salt: op.required_scalar("key_salt")?,
+                    value: op.required_scalar("value")?,
+                    secret: op.nullable_text("secret")?.flatten(),
+                    algorithm: op.text("algorithm")?,
                 })
+            }
+            "constant_time_compare" => {
+                let op = op.allowing(&["val1", "val2"])?;
+                Ok(SigningOp::ConstantTimeCompare(
+                    op.required_scalar("val1")?,
+                    op.required_scalar("val2")?,
+                ))
             }
             _ => unreachable!("read_ops passes only the names in NAMES"),
         }
@@ -463,27 +667,42 @@ impl SigningOp {
 
     /// The op's Django call.
     fn call(&self, settings: &Settings, now: f64) -> Result<Value, SigningError> {
+        let text = |result: Result<String, SigningError>| result.map(Value::from);
         match self {
-            SigningOp::Sign { signer, value } => {
-                signer.build(settings).sign(value, now).map(Value::from)
-            }
+            SigningOp::Sign { signer, value } => text(signer.build(settings).sign(value, now)),
             SigningOp::Unsign {
                 signer,
                 value,
                 max_age,
-            } => signer
-                .build(settings)
-                .unsign(value, *max_age, now)
-                .map(Value::from),
+            } => text(signer.build(settings).unsign(value, *max_age, now)),
+            SigningOp::Signature { signer, value, key } => text(
+                signer
+                    .build(settings)
+                    .plain()
+                    .signature(value, key.as_ref().map(PyText::force_bytes)),
+            ),
+            SigningOp::SignObject {
+                signer,
+                obj,
+                compress,
+            } => text(signer.build(settings).sign_object(obj, *compress, now)),
+            SigningOp::UnsignObject {
+                signer,
+                value,
+                max_age,
+            } => signer.build(settings).unsign_object(value, *max_age, now),
+            SigningOp::Timestamp { signer } => match signer.build(settings) {
+                AnySigner::Timestamp(signer) => text(signer.timestamp(now)),
+                AnySigner::Plain(_) => unreachable!("the contract refuses a plain signer"),
+            },
             SigningOp::Dumps {
                 obj,
                 key,
                 salt,
                 compress,
             } => {
-                let key = key_or_secret(key.as_deref(), settings);
-                let salt = salt.as_deref().unwrap_or(OBJECT_SALT);
-                signing::dumps(obj, &key, salt, *compress, now).map(Value::from)
+                let key = key_or_secret(key.as_ref(), settings);
+                text(signing::dumps(obj, key, object_salt(salt), *compress, now))
             }
             SigningOp::Loads {
                 value,
@@ -492,25 +711,97 @@ impl SigningOp {
                 max_age,
                 fallback_keys,
             } => {
-                let key = key_or_secret(key.as_deref(), settings);
-                let fallback_keys = fallback_keys
+                let key = key_or_secret(key.as_ref(), settings);
+                let fallback_keys: Vec<Vec<u8>> = fallback_keys
                     .as_ref()
-                    .unwrap_or(&settings.secret_key_fallbacks);
-                let salt = salt.as_deref().unwrap_or(OBJECT_SALT);
-                signing::loads(value, &key, fallback_keys, salt, *max_age, now)
+                    .unwrap_or(&settings.secret_key_fallbacks)
+                    .iter()
+                    .map(|key| key.force_bytes().to_vec())
+                    .collect();
+                signing::loads(value, key, &fallback_keys, object_salt(salt), *max_age, now)
             }
+            SigningOp::B62Encode(number) => {
+                let n = number.as_i64().map(i128::from);
+                let n = n.or_else(|| number.as_u64().map(i128::from));
+                Ok(Value::from(signing::b62_encode(n.expect(
+                    "the contract reads b62_encode's value as an i64 or u64",
+                ))))
+            }
+            SigningOp::B62Decode(value) => {
+                let n = signing::b62_decode_text(value)?;
+                i64::try_from(n)
+                    .map(Value::from)
+                    .or_else(|_| u64::try_from(n).map(Value::from))
+                    .map_err(|_| {
+                        SigningError::Unrepresentable(format!(
+                            "b62_decode gives {n}, beyond the i64/u64 the app's JSON carries"
+                        ))
+                    })
+            }
+            // `base64.urlsafe_b64encode(s)`: a `TypeError` for a str.
+            SigningOp::B64Encode(value) => {
+                bytes_only(value).map(|bytes| text_json(&PyText::Bytes(signing::b64_encode(bytes))))
+            }
+            // `s + b"=" * pad`: a `TypeError` for a str.
+            SigningOp::B64Decode(value) => bytes_only(value)
+                .and_then(signing::b64_decode)
+                .map(|bytes| text_json(&PyText::Bytes(bytes))),
+            SigningOp::Base64Hmac {
+                salt,
+                value,
+                key,
+                algorithm,
+            } => text(signing::base64_hmac(
+                salt.force_bytes(),
+                value.force_bytes(),
+                key.force_bytes(),
+                hmac_algorithm(algorithm.as_ref())?,
+            )),
             SigningOp::SaltedHmac {
                 key_salt,
                 value,
                 secret,
                 algorithm,
             } => {
-                let secret = secret.as_deref().unwrap_or(&settings.secret_key);
-                let algorithm = algorithm.as_deref().unwrap_or("sha1");
-                signing::salted_hmac(key_salt, value, secret, algorithm)
-                    .map(|digest| Value::from(hex(&digest)))
+                // `secret=None` means SECRET_KEY; an empty secret is an empty key.
+                let secret = secret.as_ref().unwrap_or(&settings.secret_key);
+                signing::salted_hmac(
+                    key_salt.force_bytes(),
+                    value.force_bytes(),
+                    secret.force_bytes(),
+                    hmac_algorithm(algorithm.as_ref())?,
+                )
+                .map(|digest| Value::from(hex(&digest)))
             }
+            SigningOp::ConstantTimeCompare(a, b) => Ok(Value::from(
+                signing::constant_time_compare(a.force_bytes(), b.force_bytes()),
+            )),
         }
+    }
+}
+
+/// The salt of `dumps`/`loads`: absent is their default, null is `None` (the signer's own).
+fn object_salt(salt: &Option<Option<PyText>>) -> PyText {
+    match salt {
+        None => PyText::from(OBJECT_SALT),
+        Some(salt) => salt.clone().unwrap_or(PyText::from("")),
+    }
+}
+
+fn hmac_algorithm(algorithm: Option<&PyText>) -> Result<&str, SigningError> {
+    match algorithm {
+        None => Ok(HMAC_ALGORITHM),
+        Some(algorithm) => signing::algorithm_name(algorithm),
+    }
+}
+
+/// A bytes argument where Python's `base64` needs bytes.
+fn bytes_only(value: &PyText) -> Result<&[u8], SigningError> {
+    match value {
+        PyText::Bytes(bytes) => Ok(bytes),
+        PyText::Str(_) => Err(SigningError::Type(
+            "a bytes-like object is required, not 'str'".into(),
+        )),
     }
 }
 

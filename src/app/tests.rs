@@ -259,11 +259,11 @@ async fn contract_errors_are_400s_with_the_header_and_the_same_text() {
         ),
         (
             "/cookies/set",
-            br#"{"ops": [{"op": "set_cookie", "key": "a", "value": true}]}"#.to_vec(),
+            br#"{"ops": [{"op": "set_cookie", "key": "a", "value": [true]}]}"#.to_vec(),
         ),
         (
             "/cookies/set",
-            br#"{"ops": [{"op": "set_cookie", "key": "a", "value": 1.5}]}"#.to_vec(),
+            br#"{"ops": [{"op": "set_cookie", "key": "a", "value": {"x": 1.5}}]}"#.to_vec(),
         ),
         (
             "/cookies/set",

@@ -67,12 +67,16 @@ impl SignedDecoder {
         let captures = SIGNED_SHAPE.captures(&value)?;
         // A value shaped like a signed one need not hold a timestamp that fits (it comes from
         // the app under test): one beyond i64 is recorded as null.
-        let timestamp = try_b62_decode(&captures[2]).ok();
+        let timestamp = try_b62_decode(&captures[2])
+            .ok()
+            .and_then(|timestamp| i64::try_from(timestamp).ok());
         let jar = IndexMap::from([(name.to_owned(), value.clone())]);
         let salt = self
             .salts
             .iter()
-            .find(|salt| get_signed_cookie(&jar, name, salt, None, &self.settings, now).is_ok())
+            .find(|salt| {
+                get_signed_cookie(&jar, name, salt.as_str(), None, &self.settings, now).is_ok()
+            })
             .map(|salt| Value::from(salt.as_str()));
         Some(json!({
             "cookie": name,

@@ -7,13 +7,14 @@ use time::OffsetDateTime;
 
 use crate::reference::Settings;
 use crate::reference::pyint;
+use crate::reference::pytext::PyText;
 use crate::reference::signing::{self, SigningError};
 
 /// `expires=` as Django accepts it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expires {
-    /// A string, emitted as it is.
-    Text(String),
+    /// A string, emitted as it is (`bytes` as Python's `str()` writes them).
+    Text(PyText),
     /// A `datetime`: Unix seconds and whether it was naive (naive means UTC, as in Django).
     DateTime { unix: f64, naive: bool },
 }
@@ -24,11 +25,13 @@ pub struct CookieOptions {
     /// Seconds; a `timedelta` is passed as its `total_seconds()`.
     pub max_age: Option<f64>,
     pub expires: Option<Expires>,
-    pub path: Option<String>,
-    pub domain: Option<String>,
+    /// `path` and `domain` as `str` or `bytes` (rendered as `str()` writes them).
+    pub path: Option<PyText>,
+    pub domain: Option<PyText>,
     pub secure: bool,
     pub httponly: bool,
-    pub samesite: Option<String>,
+    /// A `bytes` samesite is never one of Django's three (its `ValueError`).
+    pub samesite: Option<PyText>,
 }
 
 impl Default for CookieOptions {
@@ -36,7 +39,7 @@ impl Default for CookieOptions {
         CookieOptions {
             max_age: None,
             expires: None,
-            path: Some("/".to_owned()),
+            path: Some(PyText::from("/")),
             domain: None,
             secure: false,
             httponly: false,
@@ -73,6 +76,9 @@ pub enum CookieError {
         class: &'static str,
         message: String,
     },
+    /// Python's `TypeError`: `bytes` where the cookie API needs a `str` (a key).
+    #[error("TypeError: {0}")]
+    Type(String),
     #[error(transparent)]
     Signing(#[from] SigningError),
 }
@@ -142,18 +148,38 @@ impl Morsel {
 }
 
 impl ResponseCookies {
-    /// `response.set_cookie(key, value, **options)` with `time.time()` = `now`.
+    /// `response.set_cookie(key, value, **options)` with `time.time()` = `now`. The value is
+    /// `str(value)`: `bytes` become `b'…'`; a `bytes` key is `http.cookies`' `TypeError`.
+    ///
+    /// ```
+    /// use django_conformance::reference::cookies::{CookieOptions, ResponseCookies};
+    /// let mut cookies = ResponseCookies::default();
+    /// let options = CookieOptions { max_age: Some(10.0), ..CookieOptions::default() };
+    /// cookies.set_cookie("a", "b c", &options, 1_700_000_000.0).unwrap();
+    /// cookies.set_cookie("v", &b"x"[..], &CookieOptions::default(), 0.0).unwrap();
+    /// assert_eq!(
+    ///     cookies.header_values(),
+    ///     [
+    ///         "a=\"b c\"; expires=Tue, 14 Nov 2023 22:13:30 GMT; Max-Age=10; Path=/",
+    ///         "v=b'x'; Path=/",
+    ///     ]
+    /// );
+    /// ```
     pub fn set_cookie(
         &mut self,
-        key: &str,
-        value: &str,
+        key: impl Into<PyText>,
+        value: impl Into<PyText>,
         options: &CookieOptions,
         now: f64,
     ) -> Result<(), CookieError> {
-        let morsel = self.morsel_for(key, value)?;
+        let (key, value) = (key.into(), value.into());
+        let key = key
+            .require_str("cannot use a string pattern on a bytes-like object")
+            .map_err(CookieError::Type)?;
+        let morsel = self.morsel_for(key, &value.py_str())?;
         let mut max_age = options.max_age;
         // Django's local `expires` after the first step: only a string survives it.
-        let mut expires_text: Option<&str> = None;
+        let mut expires_text: Option<&PyText> = None;
         match &options.expires {
             Some(Expires::DateTime { unix, .. }) => {
                 let from_datetime = datetime_max_age(*unix, now)?;
@@ -163,7 +189,7 @@ impl ResponseCookies {
                 max_age = Some(from_datetime as f64);
             }
             Some(Expires::Text(text)) => {
-                morsel.expires = refuse_control_characters(text)?.to_owned();
+                morsel.expires = refuse_control_characters(&text.py_str())?.to_owned();
                 expires_text = Some(text);
             }
             None => morsel.expires.clear(),
@@ -171,15 +197,15 @@ impl ResponseCookies {
         if let Some(seconds) = max_age {
             morsel.max_age = Some(python_int(seconds)?);
             // "IE requires expires": computed unless a non-empty string was given.
-            if expires_text.is_none_or(str::is_empty) {
+            if expires_text.is_none_or(PyText::is_empty) {
                 morsel.expires = http_date(now + seconds)?;
             }
         }
         if let Some(path) = &options.path {
-            morsel.path = refuse_control_characters(path)?.to_owned();
+            morsel.path = refuse_control_characters(&path.py_str())?.to_owned();
         }
         if let Some(domain) = &options.domain {
-            morsel.domain = refuse_control_characters(domain)?.to_owned();
+            morsel.domain = refuse_control_characters(&domain.py_str())?.to_owned();
         }
         if options.secure {
             morsel.secure = true;
@@ -187,11 +213,15 @@ impl ResponseCookies {
         if options.httponly {
             morsel.httponly = true;
         }
-        if let Some(samesite) = options.samesite.as_deref().filter(|s| !s.is_empty()) {
-            if !matches!(samesite.to_lowercase().as_str(), "lax" | "none" | "strict") {
+        if let Some(samesite) = options.samesite.as_ref().filter(|s| !s.is_empty()) {
+            // `samesite.lower() not in ("lax", "none", "strict")`: bytes are never in it.
+            let valid = samesite.require_str("").is_ok_and(|samesite| {
+                matches!(samesite.to_lowercase().as_str(), "lax" | "none" | "strict")
+            });
+            if !valid {
                 return Err(CookieError::InvalidSameSite);
             }
-            morsel.samesite = refuse_control_characters(samesite)?.to_owned();
+            morsel.samesite = refuse_control_characters(&samesite.py_str())?.to_owned();
         }
         Ok(())
     }
@@ -215,16 +245,17 @@ impl ResponseCookies {
     /// `get_cookie_signer` with the v2 salt, at `now`.
     pub fn set_signed_cookie(
         &mut self,
-        key: &str,
-        value: &str,
-        salt: &str,
+        key: impl Into<PyText>,
+        value: impl Into<PyText>,
+        salt: impl Into<PyText>,
         options: &CookieOptions,
         settings: &Settings,
         now: f64,
     ) -> Result<(), CookieError> {
-        let signer = signing::get_cookie_signer(settings, &signing::cookie_signer_salt(key, salt));
+        let key = key.into();
+        let signer = signing::get_cookie_signer(settings, signing::cookie_signer_salt(&key, salt));
         let signed = signer.sign(value, now)?;
-        self.set_cookie(key, &signed, options, now)
+        self.set_cookie(key, signed, options, now)
     }
 
     /// `response.delete_cookie(key, path=…, domain=…, samesite=…)`. `None` is Python's `None`:
@@ -233,22 +264,29 @@ impl ResponseCookies {
     /// `set_cookie` of the same key in this response.
     pub fn delete_cookie(
         &mut self,
-        key: &str,
-        path: Option<&str>,
-        domain: Option<&str>,
-        samesite: Option<&str>,
+        key: impl Into<PyText>,
+        path: Option<PyText>,
+        domain: Option<PyText>,
+        samesite: Option<PyText>,
     ) -> Result<(), CookieError> {
-        let secure = key.starts_with("__Secure-")
-            || key.starts_with("__Host-")
-            || samesite.is_some_and(|s| s.to_lowercase() == "none");
+        let key = key.into();
+        // `key.startswith(("__Secure-", "__Host-"))`: a `TypeError` for `bytes`.
+        let text_key = key
+            .require_str("a bytes-like object is required, not 'str'")
+            .map_err(CookieError::Type)?;
+        let secure = text_key.starts_with("__Secure-")
+            || text_key.starts_with("__Host-")
+            || samesite
+                .as_ref()
+                .is_some_and(|s| s.require_str("").is_ok_and(|s| s.to_lowercase() == "none"));
         let options = CookieOptions {
             max_age: Some(0.0),
-            expires: Some(Expires::Text("Thu, 01 Jan 1970 00:00:00 GMT".to_owned())),
-            path: path.map(str::to_owned),
-            domain: domain.map(str::to_owned),
+            expires: Some(Expires::Text(PyText::from("Thu, 01 Jan 1970 00:00:00 GMT"))),
+            path,
+            domain,
             secure,
             httponly: false,
-            samesite: samesite.map(str::to_owned),
+            samesite,
         };
         // The clock is not read: `expires` is a non-empty string.
         self.set_cookie(key, "", &options, 0.0)
@@ -480,17 +518,26 @@ impl SignedCookieError {
 /// its default on `Err` where [`SignedCookieError::default_applies`], as Django does.
 pub fn get_signed_cookie(
     cookies: &IndexMap<String, String>,
-    key: &str,
-    salt: &str,
+    key: impl Into<PyText>,
+    salt: impl Into<PyText>,
     max_age: Option<f64>,
     settings: &Settings,
     now: f64,
 ) -> Result<String, SignedCookieError> {
-    let signed = cookies
-        .get(key)
-        .ok_or_else(|| SignedCookieError::Missing(key.to_owned()))?;
+    let key = key.into();
+    // `request.COOKIES[key]`: its keys are `str`, so a `bytes` key is never there.
+    let signed = match &key {
+        PyText::Str(name) => cookies.get(name),
+        PyText::Bytes(_) => None,
+    }
+    .ok_or_else(|| SignedCookieError::Missing(key.py_str().into_owned()))?;
     Ok(signing::unsign_cookie(
-        settings, signed, key, salt, max_age, now,
+        settings,
+        signed.as_str(),
+        key,
+        salt,
+        max_age,
+        now,
     )?)
 }
 
@@ -819,7 +866,7 @@ mod tests {
                 "a",
                 "b",
                 CookieOptions {
-                    path: Some(String::new()),
+                    path: Some(PyText::from("")),
                     ..opts()
                 }
             ),
@@ -883,7 +930,7 @@ mod tests {
                 "a",
                 "b",
                 CookieOptions {
-                    samesite: Some(String::new()),
+                    samesite: Some(PyText::from("")),
                     ..opts()
                 }
             ),
@@ -979,7 +1026,14 @@ mod tests {
         let delete =
             |key: &str, path: Option<&str>, domain: Option<&str>, samesite: Option<&str>| {
                 let mut cookies = ResponseCookies::default();
-                cookies.delete_cookie(key, path, domain, samesite).unwrap();
+                cookies
+                    .delete_cookie(
+                        key,
+                        path.map(PyText::from),
+                        domain.map(PyText::from),
+                        samesite.map(PyText::from),
+                    )
+                    .unwrap();
                 cookies.header_values().remove(0)
             };
         let gone = "expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";
@@ -1023,7 +1077,9 @@ mod tests {
             ..opts()
         };
         cookies.set_cookie("s", "v", &options, T).unwrap();
-        cookies.delete_cookie("s", Some("/"), None, None).unwrap();
+        cookies
+            .delete_cookie("s", Some(PyText::from("/")), None, None)
+            .unwrap();
         assert_eq!(
             cookies.header_values(),
             ["s=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=0; Path=/"]
@@ -1299,7 +1355,7 @@ mod tests {
         ) {
             let value = format!("{before}{control}{after}");
             prop_assert_eq!(set("k", &value, opts()), Err(CookieError::ControlCharacter(value.clone())));
-            let as_path = CookieOptions { path: Some(value.clone()), ..opts() };
+            let as_path = CookieOptions { path: Some(PyText::from(value.clone())), ..opts() };
             prop_assert_eq!(set("k", "v", as_path), Err(CookieError::ControlCharacter(value)));
         }
 

@@ -6,7 +6,9 @@
 pub mod cookies;
 mod pyint;
 pub mod pyjson;
+pub mod pytext;
 pub mod settings;
 pub mod signing;
 
+pub use pytext::PyText;
 pub use settings::Settings;

@@ -27,10 +27,13 @@ pub(crate) fn trunc_to_radix(value: f64, alphabet: &[u8]) -> Option<String> {
     })
 }
 
-/// `n` written in the base `alphabet.len()` (exact for every `i64`, `i64::MIN` included).
-pub(crate) fn int_to_radix(n: i64, alphabet: &[u8]) -> String {
+/// `n` written in the base `alphabet.len()` (exact for every `i128`, `i128::MIN` included).
+pub(crate) fn int_to_radix(n: i128, alphabet: &[u8]) -> String {
     let magnitude = n.unsigned_abs();
-    let digits = radix_digits(vec![low_u32(magnitude), high_u32(magnitude)], alphabet);
+    let limbs = (0..4)
+        .map(|i| ((magnitude >> (32 * i)) & 0xFFFF_FFFF) as u32)
+        .collect();
+    let digits = radix_digits(limbs, alphabet);
     if n < 0 { format!("-{digits}") } else { digits }
 }
 
@@ -120,9 +123,21 @@ mod tests {
     }
 
     #[test]
-    fn int_to_radix_covers_the_i64_range() {
-        assert_eq!(int_to_radix(i64::MIN, DECIMAL), "-9223372036854775808");
-        assert_eq!(int_to_radix(i64::MAX, b"01"), "1".repeat(63));
+    fn int_to_radix_covers_the_i128_range() {
+        assert_eq!(
+            int_to_radix(i64::MIN.into(), DECIMAL),
+            "-9223372036854775808"
+        );
+        assert_eq!(int_to_radix(i64::MAX.into(), b"01"), "1".repeat(63));
+        assert_eq!(
+            int_to_radix(u64::MAX.into(), DECIMAL),
+            "18446744073709551615"
+        );
+        assert_eq!(
+            int_to_radix(i128::MIN, DECIMAL),
+            "-170141183460469231731687303715884105728"
+        );
+        assert_eq!(int_to_radix(i128::MAX, b"01"), "1".repeat(127));
         assert_eq!(int_to_radix(0, DECIMAL), "0");
         assert_eq!(int_to_radix(-255, b"0123456789abcdef"), "-ff");
     }

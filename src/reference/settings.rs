@@ -2,11 +2,14 @@
 
 use serde_json::{Map, Value};
 
+use crate::reference::pytext::PyText;
+
 /// The settings that change observable behaviour, with the contract's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub secret_key: String,
-    pub secret_key_fallbacks: Vec<String>,
+    /// A `str` or `bytes` key, as Django takes either.
+    pub secret_key: PyText,
+    pub secret_key_fallbacks: Vec<PyText>,
     pub signed_cookie_legacy_salt_fallback: bool,
 }
 
@@ -35,7 +38,7 @@ const LEGACY_SALT_FALLBACK: &str = "SIGNED_COOKIE_LEGACY_SALT_FALLBACK";
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+            secret_key: PyText::from(DEFAULT_SECRET_KEY),
             secret_key_fallbacks: Vec::new(),
             // The 5.2.15+ default (6.1 flips it to false).
             signed_cookie_legacy_salt_fallback: true,
@@ -65,12 +68,15 @@ impl Settings {
         };
         match name {
             SECRET_KEY => {
-                let key = value.as_str().ok_or_else(|| wrong_type("a string"))?;
-                self.secret_key = key.to_owned();
+                self.secret_key = text_of(value).ok_or_else(|| wrong_type(TEXT))?;
             }
             SECRET_KEY_FALLBACKS => {
-                self.secret_key_fallbacks =
-                    string_list(value).ok_or_else(|| wrong_type("a list of strings"))?;
+                let keys = value.as_array().ok_or_else(|| wrong_type(TEXT_LIST))?;
+                self.secret_key_fallbacks = keys
+                    .iter()
+                    .map(text_of)
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| wrong_type(TEXT_LIST))?;
             }
             LEGACY_SALT_FALLBACK => {
                 self.signed_cookie_legacy_salt_fallback =
@@ -84,10 +90,10 @@ impl Settings {
     /// The effective values, as `GET /__djc__/health` reports them.
     pub fn to_json(&self) -> Value {
         let mut object = Map::new();
-        object.insert(SECRET_KEY.into(), Value::from(self.secret_key.clone()));
+        object.insert(SECRET_KEY.into(), text_json(&self.secret_key));
         object.insert(
             SECRET_KEY_FALLBACKS.into(),
-            Value::from(self.secret_key_fallbacks.clone()),
+            self.secret_key_fallbacks.iter().map(text_json).collect(),
         );
         object.insert(
             LEGACY_SALT_FALLBACK.into(),
@@ -97,12 +103,34 @@ impl Settings {
     }
 }
 
-fn string_list(value: &Value) -> Option<Vec<String>> {
-    value
-        .as_array()?
-        .iter()
-        .map(|item| item.as_str().map(str::to_owned))
-        .collect()
+const TEXT: &str = "a string or {\"bytes\": string}";
+const TEXT_LIST: &str = "a list of strings or {\"bytes\": string}";
+
+/// A `str` setting, or `bytes` in the contract's one JSON form for them: `{"bytes": s}` where
+/// each character of `s`, U+0000 to U+00FF, is one byte.
+pub fn text_of(value: &Value) -> Option<PyText> {
+    match value {
+        Value::String(text) => Some(PyText::from(text.as_str())),
+        Value::Object(object) if object.len() == 1 => {
+            let text = object.get("bytes")?.as_str()?;
+            text.chars()
+                .map(|c| u8::try_from(c).ok())
+                .collect::<Option<Vec<u8>>>()
+                .map(PyText::Bytes)
+        }
+        _ => None,
+    }
+}
+
+/// A `str` as a JSON string, `bytes` as `{"bytes": s}`.
+pub fn text_json(text: &PyText) -> Value {
+    match text {
+        PyText::Str(text) => Value::from(text.as_str()),
+        PyText::Bytes(bytes) => {
+            let latin1: String = bytes.iter().map(|&b| char::from(b)).collect();
+            serde_json::json!({ "bytes": latin1 })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -113,7 +141,10 @@ mod tests {
     #[test]
     fn defaults_are_the_contract_profile() {
         let settings = Settings::default();
-        assert_eq!(settings.secret_key, "test-secret-key-for-catalog");
+        assert_eq!(
+            settings.secret_key,
+            PyText::from("test-secret-key-for-catalog")
+        );
         assert!(settings.secret_key_fallbacks.is_empty());
         assert!(settings.signed_cookie_legacy_salt_fallback);
     }
@@ -154,16 +185,21 @@ mod tests {
     #[test]
     fn wrongly_typed_values_are_refused() {
         let cases = [
-            (json!({"SECRET_KEY": 1}), "SECRET_KEY", "a string"),
+            (json!({"SECRET_KEY": 1}), "SECRET_KEY", TEXT),
+            (
+                json!({"SECRET_KEY": {"bytes": "\u{100}"}}),
+                "SECRET_KEY",
+                TEXT,
+            ),
             (
                 json!({"SECRET_KEY_FALLBACKS": "k"}),
                 "SECRET_KEY_FALLBACKS",
-                "a list of strings",
+                TEXT_LIST,
             ),
             (
                 json!({"SECRET_KEY_FALLBACKS": ["k", 2]}),
                 "SECRET_KEY_FALLBACKS",
-                "a list of strings",
+                TEXT_LIST,
             ),
             (
                 json!({"SIGNED_COOKIE_LEGACY_SALT_FALLBACK": "yes"}),
@@ -199,6 +235,23 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&settings.to_json()).unwrap(),
             r#"{"SECRET_KEY":"test-secret-key-for-catalog","SECRET_KEY_FALLBACKS":["a"],"SIGNED_COOKIE_LEGACY_SALT_FALLBACK":true}"#
+        );
+    }
+
+    #[test]
+    fn keys_may_be_bytes_and_are_reported_as_given() {
+        let overrides = json!({
+            "SECRET_KEY": {"bytes": "\u{ff}k"},
+            "SECRET_KEY_FALLBACKS": ["old", {"bytes": "\u{fe}"}],
+        });
+        let settings = Settings::with_overrides(&overrides).unwrap();
+        assert_eq!(settings.secret_key, PyText::Bytes(b"\xffk".to_vec()));
+        assert_eq!(settings.secret_key_fallbacks[1], PyText::Bytes(vec![0xfe]));
+        let reported = settings.to_json();
+        assert_eq!(reported["SECRET_KEY"], overrides["SECRET_KEY"]);
+        assert_eq!(
+            reported["SECRET_KEY_FALLBACKS"],
+            overrides["SECRET_KEY_FALLBACKS"]
         );
     }
 }

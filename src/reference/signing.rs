@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 use crate::reference::Settings;
 use crate::reference::pyint;
 use crate::reference::pyjson::{self, LoadsError};
+use crate::reference::pytext::PyText;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SigningError {
@@ -46,6 +47,10 @@ pub enum SigningError {
     /// Django has no such limit.
     #[error("the payload decompresses to more than {0} bytes")]
     DecompressedTooLarge(usize),
+    /// Python's `TypeError`: `bytes` where Django needs a `str` (a salt, a separator, a signed
+    /// value) or the reverse; the text is Python's message.
+    #[error("TypeError: {0}")]
+    Type(String),
 }
 
 impl SigningError {
@@ -61,6 +66,7 @@ impl SigningError {
             SigningError::Malformed { class, .. } => class,
             SigningError::Unrepresentable(_) => "Unrepresentable",
             SigningError::DecompressedTooLarge(_) => "DecompressedTooLarge",
+            SigningError::Type(_) => "TypeError",
         }
     }
 
@@ -90,16 +96,25 @@ pub const ALGORITHMS: [&str; 12] = [
     "sha3_512", "blake2b", "blake2s",
 ];
 
-/// `salted_hmac(key_salt, value, secret, algorithm=…)`: the raw digest.
+/// `salted_hmac(key_salt, value, secret, algorithm=…)`: the raw digest. Each of `key_salt`,
+/// `value` and `secret` is `force_bytes` of Django's argument ([`PyText::force_bytes`]); an
+/// algorithm given as `bytes` is [`algorithm_name`]'s `TypeError`.
+///
+/// ```
+/// use django_conformance::reference::signing::salted_hmac;
+/// let digest = salted_hmac(b"a", b"v", b"k", "sha1").unwrap();
+/// let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+/// assert_eq!(hex, "4523e0be1e0eacaaac0ccf83a50d83ce0888eebf");
+/// ```
 pub fn salted_hmac(
-    key_salt: &str,
-    value: &str,
-    secret: &str,
+    key_salt: impl AsRef<[u8]>,
+    value: impl AsRef<[u8]>,
+    secret: impl AsRef<[u8]>,
     algorithm: &str,
 ) -> Result<Vec<u8>, SigningError> {
     // Django derives the HMAC key as H(key_salt + secret), always.
-    let key_material = [key_salt.as_bytes(), secret.as_bytes()].concat();
-    let message = value.as_bytes();
+    let key_material = [key_salt.as_ref(), secret.as_ref()].concat();
+    let message = value.as_ref();
     match algorithm {
         "md5" => Ok(derived_hmac::<md5::Md5>(&key_material, message)),
         "sha1" => Ok(derived_hmac::<Sha1>(&key_material, message)),
@@ -146,46 +161,85 @@ where
     mac.finalize().into_bytes().to_vec()
 }
 
-/// `base64_hmac`: the salted HMAC as unpadded URL-safe base64.
-fn base64_hmac(
-    salt: &str,
-    value: &str,
-    key: &str,
+/// The name `getattr(hashlib, algorithm)` looks up: `bytes` are its `TypeError`.
+pub fn algorithm_name(algorithm: &PyText) -> Result<&str, SigningError> {
+    algorithm
+        .require_str("attribute name must be string, not 'bytes'")
+        .map_err(SigningError::Type)
+}
+
+/// `base64_hmac(salt, value, key, algorithm)`: the salted HMAC as unpadded URL-safe base64.
+/// (Django's own default algorithm for it is `sha1`; `Signer` passes `sha256`.)
+///
+/// ```
+/// use django_conformance::reference::signing::base64_hmac;
+/// assert_eq!(base64_hmac(b"a", b"v", b"k", "sha1").unwrap(), "RSPgvh4OrKqsDM-DpQ2DzgiI7r8");
+/// ```
+pub fn base64_hmac(
+    salt: impl AsRef<[u8]>,
+    value: impl AsRef<[u8]>,
+    key: impl AsRef<[u8]>,
     algorithm: &str,
 ) -> Result<String, SigningError> {
     Ok(URL_SAFE_NO_PAD.encode(salted_hmac(salt, value, key, algorithm)?))
 }
 
-/// `constant_time_compare` (`secrets.compare_digest` of the UTF-8 bytes).
-fn constant_time_compare(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
+/// `constant_time_compare(val1, val2)`: `secrets.compare_digest` of `force_bytes` of each.
+pub fn constant_time_compare(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// `b64_encode(s)`: URL-safe base64 without its `=` padding (bytes in, bytes out).
+pub fn b64_encode(bytes: &[u8]) -> Vec<u8> {
+    URL_SAFE_NO_PAD.encode(bytes).into_bytes()
 }
 
 const BASE62_ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-pub fn b62_encode(n: i64) -> String {
+/// `b62_encode(s)`: `s` in base 62, `-` first when negative (Python's ints are unbounded; this
+/// takes every `i128`).
+///
+/// ```
+/// use django_conformance::reference::signing::{b62_decode, b62_encode};
+/// assert_eq!(b62_encode(1620378259), "1lewPD");
+/// assert_eq!(b62_decode("-1c"), -100);
+/// ```
+pub fn b62_encode(n: i128) -> String {
     pyint::int_to_radix(n, BASE62_ALPHABET)
 }
 
+/// `b62_decode(s)` of a Django argument: `bytes` are its `TypeError` (Python indexes them as
+/// ints), an empty one included.
+pub fn b62_decode_text(s: &PyText) -> Result<i128, SigningError> {
+    match s {
+        PyText::Str(text) => try_b62_decode(text),
+        PyText::Bytes(bytes) if bytes.is_empty() => {
+            Err(SigningError::malformed("IndexError", "index out of range"))
+        }
+        PyText::Bytes(_) => Err(SigningError::Type("must be str, not int".into())),
+    }
+}
+
 /// `b62_decode`. Panics where Django raises (an empty string, a character outside the
-/// alphabet) or where the result leaves `i64`; [`try_b62_decode`] reports those instead.
-pub fn b62_decode(s: &str) -> i64 {
+/// alphabet) or where the result leaves `i128`; [`try_b62_decode`] reports those instead.
+pub fn b62_decode(s: &str) -> i128 {
     try_b62_decode(s).unwrap_or_else(|err| panic!("b62_decode({s:?}): {err}"))
 }
 
 /// `b62_decode` with Django's exceptions as errors (`IndexError` for `""`, `ValueError` for a
-/// character outside the alphabet) and [`SigningError::Unrepresentable`] beyond `i64`.
-pub fn try_b62_decode(s: &str) -> Result<i64, SigningError> {
+/// character outside the alphabet) and [`SigningError::Unrepresentable`] beyond `i128`.
+pub fn try_b62_decode(s: &str) -> Result<i128, SigningError> {
     let (negative, digits) = b62_digits(s)?;
-    let magnitude = digits
-        .iter()
-        .try_fold(0i128, |acc, &d| {
-            acc.checked_mul(62)?.checked_add(i128::from(d))
-        })
-        .ok_or_else(|| SigningError::Unrepresentable(format!("b62 {s:?} exceeds i64")))?;
-    let signed = if negative { -magnitude } else { magnitude };
-    i64::try_from(signed)
-        .map_err(|_| SigningError::Unrepresentable(format!("b62 {s:?} exceeds i64")))
+    let beyond = || SigningError::Unrepresentable(format!("b62 {s:?} exceeds i128"));
+    // Accumulating negatively reaches i128::MIN, which has no positive counterpart.
+    let negated = digits.iter().try_fold(0i128, |acc, &d| {
+        acc.checked_mul(62)?.checked_sub(i128::from(d))
+    });
+    match negated {
+        Some(value) if negative => Ok(value),
+        Some(value) => value.checked_neg().ok_or_else(beyond),
+        None => Err(beyond()),
+    }
 }
 
 /// The sign and digit values of a base62 string, as Django's `b62_decode` reads it: one
@@ -238,110 +292,160 @@ const SIGNER_SALT: &str = "django.core.signing.Signer";
 const TIMESTAMP_SIGNER_SALT: &str = "django.core.signing.TimestampSigner";
 
 /// `signing.Signer(key=…, sep=…, salt=…, algorithm=…, fallback_keys=…)`.
+///
+/// Keys are `force_bytes` of Django's: a `str` key as UTF-8, a `bytes` key as it is. Where Django
+/// reads settings (`key=None` or empty means `SECRET_KEY`, `fallback_keys=None` means
+/// `SECRET_KEY_FALLBACKS`), the caller passes them: [`Signer::from_settings`] does.
+///
+/// ```
+/// use django_conformance::reference::signing::Signer;
+/// let signer = Signer::new(b"k");
+/// let signed = signer.sign("v").unwrap();
+/// assert_eq!(signed, "v:k4enFurzlQROEtUd-hRryEVuIseVMeDQ1XZiY5F3juM");
+/// assert_eq!(signer.unsign(signed).unwrap(), "v");
+/// // bytes are written as Python's str() writes them, and signed as they are.
+/// let bytes = signer.sign(&b"v"[..]).unwrap();
+/// assert_eq!(bytes, "b'v':k4enFurzlQROEtUd-hRryEVuIseVMeDQ1XZiY5F3juM");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Signer {
-    pub key: String,
-    pub fallback_keys: Vec<String>,
-    pub sep: String,
-    /// `None` means Django's default, `"<module>.<class name>"` of the signer.
-    pub salt: Option<String>,
-    pub algorithm: String,
+    pub key: Vec<u8>,
+    /// An empty entry stands for `key`, as Django's `key or self.key` makes it.
+    pub fallback_keys: Vec<Vec<u8>>,
+    /// A `bytes` separator is Django's `TypeError` (its safety check is a `str` regex).
+    pub sep: PyText,
+    /// `None` or empty means Django's default, `"<module>.<class name>"` of the signer; a
+    /// non-empty `bytes` salt is the `TypeError` of `salt + "signer"`.
+    pub salt: Option<PyText>,
+    /// Empty means `sha256`.
+    pub algorithm: PyText,
 }
 
 impl Signer {
     /// A signer with Django's defaults for everything but the key (and no fallback keys: use
     /// [`Signer::from_settings`] for Django's `fallback_keys=None`).
-    pub fn new(key: &str) -> Signer {
+    pub fn new(key: impl AsRef<[u8]>) -> Signer {
         Signer {
-            key: key.to_owned(),
+            key: key.as_ref().to_vec(),
             fallback_keys: Vec::new(),
-            sep: ":".to_owned(),
+            sep: PyText::from(":"),
             salt: None,
-            algorithm: "sha256".to_owned(),
+            algorithm: PyText::from("sha256"),
         }
     }
 
     /// `Signer()` with no arguments: `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
     pub fn from_settings(settings: &Settings) -> Signer {
         Signer {
-            fallback_keys: settings.secret_key_fallbacks.clone(),
-            ..Signer::new(&settings.secret_key)
+            fallback_keys: settings
+                .secret_key_fallbacks
+                .iter()
+                .map(|key| key.force_bytes().to_vec())
+                .collect(),
+            ..Signer::new(settings.secret_key.force_bytes())
         }
     }
 
-    pub fn sign(&self, value: &str) -> Result<String, SigningError> {
-        self.sign_as(value, SIGNER_SALT)
+    /// `sign(value)`: `"%s%s%s" % (value, sep, signature(value))`.
+    pub fn sign(&self, value: impl Into<PyText>) -> Result<String, SigningError> {
+        self.sign_as(&value.into(), SIGNER_SALT)
     }
 
-    pub fn unsign(&self, signed: &str) -> Result<String, SigningError> {
-        self.unsign_as(signed, SIGNER_SALT)
+    /// `unsign(signed_value)`.
+    pub fn unsign(&self, signed: impl Into<PyText>) -> Result<String, SigningError> {
+        self.unsign_as(&signed.into(), SIGNER_SALT)
     }
 
     /// `Signer.signature(value, key=…)`: `None` (or an empty key, as Django's `or` does) means
     /// the signer's own key.
-    pub fn signature(&self, value: &str, key: Option<&str>) -> Result<String, SigningError> {
-        self.signature_as(value, key, SIGNER_SALT)
+    pub fn signature(
+        &self,
+        value: impl Into<PyText>,
+        key: Option<&[u8]>,
+    ) -> Result<String, SigningError> {
+        self.signature_as(value.into().force_bytes(), key, SIGNER_SALT)
     }
 
-    /// The `sep` check Django makes in `Signer.__init__`. Its regex `^[A-z0-9-_=]*$` takes the
-    /// range `A-z`, so `[\]^_` and backtick count as unsafe too, and `$` also matches before one
-    /// trailing newline, so `"\n"` and `"a\n"` are unsafe as well.
+    /// `sign_object(obj, compress=…)` with the JSON serializer.
+    pub fn sign_object(&self, obj: &Value, compress: bool) -> Result<String, SigningError> {
+        self.sign(PyText::Str(encode_object(obj, compress)))
+    }
+
+    /// `unsign_object(signed_obj)` with the JSON serializer.
+    pub fn unsign_object(&self, signed: impl Into<PyText>) -> Result<Value, SigningError> {
+        decode_object(&self.unsign(signed)?, None)
+    }
+
+    /// The separator, checked as `Signer.__init__` checks it. Its regex `^[A-z0-9-_=]*$` takes
+    /// the range `A-z`, so `[\]^_` and backtick count as unsafe too, and `$` also matches before
+    /// one trailing newline, so `"\n"` and `"a\n"` are unsafe as well.
     fn checked_sep(&self) -> Result<&str, SigningError> {
-        let body = self.sep.strip_suffix('\n').unwrap_or(&self.sep);
+        let sep = self
+            .sep
+            .require_str("cannot use a string pattern on a bytes-like object")
+            .map_err(SigningError::Type)?;
+        let body = sep.strip_suffix('\n').unwrap_or(sep);
         let unsafe_sep = body
             .chars()
             .all(|c| matches!(c, 'A'..='z' | '0'..='9' | '-' | '='));
         if unsafe_sep {
-            Err(SigningError::UnsafeSeparator(self.sep.clone()))
+            Err(SigningError::UnsafeSeparator(sep.to_owned()))
         } else {
-            Ok(&self.sep)
+            Ok(sep)
         }
     }
 
-    /// `self.salt = salt or default`: an empty salt is the class default too.
-    fn salt_or<'a>(&'a self, default_salt: &'a str) -> &'a str {
-        match self.salt.as_deref() {
-            Some(salt) if !salt.is_empty() => salt,
+    /// `self.salt + "signer"`, with `self.salt = salt or default`.
+    fn salted(&self, default_salt: &str) -> Result<String, SigningError> {
+        let salt = match &self.salt {
+            Some(salt) if !salt.is_empty() => salt
+                .require_str("can't concat str to bytes")
+                .map_err(SigningError::Type)?,
             _ => default_salt,
-        }
+        };
+        Ok(format!("{salt}signer"))
     }
 
-    fn algorithm(&self) -> &str {
+    /// `algorithm or "sha256"`: an empty name of either type falls back before it is looked up.
+    fn algorithm(&self) -> Result<&str, SigningError> {
         if self.algorithm.is_empty() {
-            "sha256"
-        } else {
-            &self.algorithm
+            return Ok("sha256");
         }
+        algorithm_name(&self.algorithm)
     }
 
     fn signature_as(
         &self,
-        value: &str,
-        key: Option<&str>,
+        value: &[u8],
+        key: Option<&[u8]>,
         default_salt: &str,
     ) -> Result<String, SigningError> {
         let key = key.filter(|k| !k.is_empty()).unwrap_or(&self.key);
-        let salt = format!("{}signer", self.salt_or(default_salt));
-        base64_hmac(&salt, value, key, self.algorithm())
+        let salt = self.salted(default_salt)?;
+        base64_hmac(salt.as_bytes(), value, key, self.algorithm()?)
     }
 
-    fn sign_as(&self, value: &str, default_salt: &str) -> Result<String, SigningError> {
+    fn sign_as(&self, value: &PyText, default_salt: &str) -> Result<String, SigningError> {
         let sep = self.checked_sep()?;
-        let signature = self.signature_as(value, None, default_salt)?;
-        Ok(format!("{value}{sep}{signature}"))
+        let signature = self.signature_as(value.force_bytes(), None, default_salt)?;
+        Ok(format!("{}{sep}{signature}", value.py_str()))
     }
 
-    fn unsign_as(&self, signed: &str, default_salt: &str) -> Result<String, SigningError> {
+    fn unsign_as(&self, signed: &PyText, default_salt: &str) -> Result<String, SigningError> {
         let sep = self.checked_sep()?;
+        // `sep in signed_value` with a `bytes` signed value.
+        let signed = signed
+            .require_str("a bytes-like object is required, not 'str'")
+            .map_err(SigningError::Type)?;
         let Some((value, sig)) = signed.rsplit_once(sep) else {
             return Err(SigningError::BadSignature(format!(
                 "No \"{sep}\" found in value"
             )));
         };
-        let keys =
-            std::iter::once(self.key.as_str()).chain(self.fallback_keys.iter().map(String::as_str));
+        let keys = std::iter::once(&self.key).chain(&self.fallback_keys);
         for key in keys {
-            if constant_time_compare(sig, &self.signature_as(value, Some(key), default_salt)?) {
+            let expected = self.signature_as(value.as_bytes(), Some(key), default_salt)?;
+            if constant_time_compare(sig.as_bytes(), expected.as_bytes()) {
                 return Ok(value.to_owned());
             }
         }
@@ -362,23 +466,31 @@ impl TimestampSigner {
         TimestampSigner { signer }
     }
 
-    /// `TimestampSigner.sign(value)` with `time.time()` = `now`: `value:b62(int(now)):sig`.
-    pub fn sign(&self, value: &str, now: f64) -> Result<String, SigningError> {
+    /// `timestamp()`: `b62_encode(int(time.time()))` with `time.time()` = `now`.
+    pub fn timestamp(&self, now: f64) -> Result<String, SigningError> {
+        timestamp(now)
+    }
+
+    /// `TimestampSigner.sign(value)` with `time.time()` = `now`: `value:b62(int(now)):sig`. The
+    /// value is made text first, so `bytes` round-trip as their `b'…'` form.
+    pub fn sign(&self, value: impl Into<PyText>, now: f64) -> Result<String, SigningError> {
         let sep = self.signer.checked_sep()?;
         let timestamp = timestamp(now)?;
-        self.signer
-            .sign_as(&format!("{value}{sep}{timestamp}"), TIMESTAMP_SIGNER_SALT)
+        let value = PyText::Str(format!("{}{sep}{timestamp}", value.into().py_str()));
+        self.signer.sign_as(&value, TIMESTAMP_SIGNER_SALT)
     }
 
     /// `max_age` in seconds (`timedelta` callers pass `total_seconds()`). Expired means
     /// `now - timestamp > max_age`, so an age equal to `max_age` is still valid.
     pub fn unsign(
         &self,
-        signed: &str,
+        signed: impl Into<PyText>,
         max_age: Option<f64>,
         now: f64,
     ) -> Result<String, SigningError> {
-        let result = self.signer.unsign_as(signed, TIMESTAMP_SIGNER_SALT)?;
+        let result = self
+            .signer
+            .unsign_as(&signed.into(), TIMESTAMP_SIGNER_SALT)?;
         let sep = self.signer.checked_sep()?;
         let Some((value, timestamp)) = result.rsplit_once(sep) else {
             // `value, timestamp = result.rsplit(sep, 1)` on a value signed without a timestamp.
@@ -400,6 +512,26 @@ impl TimestampSigner {
         }
         Ok(value.to_owned())
     }
+
+    /// `sign_object(obj, compress=…)` with the JSON serializer, at `now`.
+    pub fn sign_object(
+        &self,
+        obj: &Value,
+        compress: bool,
+        now: f64,
+    ) -> Result<String, SigningError> {
+        self.sign(PyText::Str(encode_object(obj, compress)), now)
+    }
+
+    /// `unsign_object(signed_obj, max_age=…)` with the JSON serializer.
+    pub fn unsign_object(
+        &self,
+        signed: impl Into<PyText>,
+        max_age: Option<f64>,
+        now: f64,
+    ) -> Result<Value, SigningError> {
+        decode_object(&self.unsign(signed, max_age, now)?, None)
+    }
 }
 
 /// `b62_encode(int(time.time()))`: truncation toward zero, any magnitude.
@@ -418,19 +550,31 @@ fn number_text(value: f64) -> String {
     }
 }
 
-/// `signing.dumps(obj, key, salt, compress)`, signed with a `TimestampSigner` at `now`.
+/// `signing.dumps(obj, key=…, salt=…, compress=…)`: `TimestampSigner(key=key,
+/// salt=salt).sign_object(obj, compress=compress)` at `now`. `key` is `force_bytes` of the key
+/// (the caller passes `SECRET_KEY` where Django's `key` is `None` or empty); an empty `salt` is
+/// the class default, `django.core.signing.TimestampSigner`, as Django's `or` makes it.
+///
+/// ```
+/// use django_conformance::reference::signing::{dumps, loads};
+/// use serde_json::json;
+/// let signed = dumps(&json!("v"), "k", "django.core.signing", false, 1_700_000_000.0).unwrap();
+/// assert_eq!(signed, "InYi:1r31eq:WWlzTpqo7AeQmU729sJ6KLjFqEaNxDy2EFOwMmQuMnM");
+/// let back = loads(signed, "k", &[], "django.core.signing", None, 1_700_000_000.0);
+/// assert_eq!(back, Ok(json!("v")));
+/// ```
 pub fn dumps(
     obj: &Value,
-    key: &str,
-    salt: &str,
+    key: impl AsRef<[u8]>,
+    salt: impl Into<PyText>,
     compress: bool,
     now: f64,
 ) -> Result<String, SigningError> {
     let signer = TimestampSigner::new(Signer {
-        salt: Some(salt.to_owned()),
+        salt: Some(salt.into()),
         ..Signer::new(key)
     });
-    signer.sign(&encode_object(obj, compress), now)
+    signer.sign_object(obj, compress, now)
 }
 
 /// The payload `sign_object` signs: base64 of the compact JSON, or `.` + base64 of its zlib
@@ -506,7 +650,7 @@ fn zlib_decompress(data: &[u8], limit: Option<usize>) -> Result<Vec<u8>, Signing
 /// `base64.urlsafe_b64decode(s + padding)` as Django's `b64_decode` calls it: CPython's lenient
 /// `binascii.a2b_base64`, which skips characters outside the alphabet (both the URL-safe and
 /// the standard `+/` count), stops at complete padding, and fails on a dangling quad.
-fn b64_decode(input: &[u8]) -> Result<Vec<u8>, SigningError> {
+pub fn b64_decode(input: &[u8]) -> Result<Vec<u8>, SigningError> {
     let padding = (4 - input.len() % 4) % 4;
     let padded = input
         .iter()
@@ -596,36 +740,45 @@ fn decode_object(payload: &str, limit: Option<usize>) -> Result<Value, SigningEr
     })
 }
 
-/// `signing.loads(s, key, salt, max_age, fallback_keys)`. Like Django, it decompresses whatever
-/// a validly signed value holds: a few hundred kilobytes can become gigabytes. Where the signed
-/// value comes from outside (a cookie), use [`loads_within`].
+/// `signing.loads(s, key=…, salt=…, max_age=…, fallback_keys=…)`. Like Django, it decompresses
+/// whatever a validly signed value holds: a few hundred kilobytes can become gigabytes. Where the
+/// signed value comes from outside (a cookie), use [`loads_within`].
 pub fn loads(
-    signed: &str,
-    key: &str,
-    fallback_keys: &[String],
-    salt: &str,
+    signed: impl Into<PyText>,
+    key: impl AsRef<[u8]>,
+    fallback_keys: &[Vec<u8>],
+    salt: impl Into<PyText>,
     max_age: Option<f64>,
     now: f64,
 ) -> Result<Value, SigningError> {
-    loads_limited(signed, key, fallback_keys, salt, max_age, now, None)
+    let (signed, salt) = (signed.into(), salt.into());
+    loads_limited(
+        &signed,
+        key.as_ref(),
+        fallback_keys,
+        &salt,
+        max_age,
+        now,
+        None,
+    )
 }
 
 /// [`loads`], refusing a compressed payload that decompresses to more than `max_decompressed`
 /// bytes ([`SigningError::DecompressedTooLarge`]) before it takes that memory.
 pub fn loads_within(
-    signed: &str,
-    key: &str,
-    fallback_keys: &[String],
-    salt: &str,
+    signed: impl Into<PyText>,
+    key: impl AsRef<[u8]>,
+    fallback_keys: &[Vec<u8>],
+    salt: impl Into<PyText>,
     max_age: Option<f64>,
     now: f64,
     max_decompressed: usize,
 ) -> Result<Value, SigningError> {
     loads_limited(
-        signed,
-        key,
+        &signed.into(),
+        key.as_ref(),
         fallback_keys,
-        salt,
+        &salt.into(),
         max_age,
         now,
         Some(max_decompressed),
@@ -633,66 +786,89 @@ pub fn loads_within(
 }
 
 fn loads_limited(
-    signed: &str,
-    key: &str,
-    fallback_keys: &[String],
-    salt: &str,
+    signed: &PyText,
+    key: &[u8],
+    fallback_keys: &[Vec<u8>],
+    salt: &PyText,
     max_age: Option<f64>,
     now: f64,
     limit: Option<usize>,
 ) -> Result<Value, SigningError> {
     let signer = TimestampSigner::new(Signer {
         fallback_keys: fallback_keys.to_vec(),
-        salt: Some(salt.to_owned()),
+        salt: Some(salt.clone()),
         ..Signer::new(key)
     });
     decode_object(&signer.unsign(signed, max_age, now)?, limit)
 }
 
-/// `signing.get_cookie_signer(salt)`: key `"django.http.cookies" + SECRET_KEY`, the fallback keys
-/// likewise prefixed, and the given salt as it is.
-pub fn get_cookie_signer(settings: &crate::reference::Settings, salt: &str) -> TimestampSigner {
-    let cookie_key = |key: &str| format!("django.http.cookies{key}");
+/// `signing.get_cookie_signer(salt)`: key `b"django.http.cookies" + force_bytes(SECRET_KEY)`, the
+/// fallback keys likewise prefixed, and the given salt as it is.
+pub fn get_cookie_signer(
+    settings: &crate::reference::Settings,
+    salt: impl Into<PyText>,
+) -> TimestampSigner {
+    let cookie_key = |key: &PyText| [&b"django.http.cookies"[..], key.force_bytes()].concat();
     TimestampSigner::new(Signer {
         fallback_keys: settings
             .secret_key_fallbacks
             .iter()
-            .map(|k| cookie_key(k))
+            .map(cookie_key)
             .collect(),
-        salt: Some(salt.to_owned()),
-        ..Signer::new(&cookie_key(&settings.secret_key))
+        salt: Some(salt.into()),
+        ..Signer::new(cookie_key(&settings.secret_key))
     })
 }
 
-/// `_cookie_signer_salt`: `django.http.cookies.v2:{len(salt)}:{salt}{cookie_name}`, the length
-/// in characters. The prefix keeps (name, salt) pairs from colliding.
-pub fn cookie_signer_salt(cookie_name: &str, salt: &str) -> String {
-    format!(
-        "django.http.cookies.v2:{}:{salt}{cookie_name}",
-        salt.chars().count()
-    )
+/// `_cookie_signer_salt`: `f"django.http.cookies.v2:{len(salt)}:{salt}{cookie_name}"`. The
+/// prefix keeps (name, salt) pairs from colliding; `bytes` are written as `b'…'`, their length
+/// in bytes.
+pub fn cookie_signer_salt(cookie_name: impl Into<PyText>, salt: impl Into<PyText>) -> PyText {
+    let (cookie_name, salt) = (cookie_name.into(), salt.into());
+    PyText::Str(format!(
+        "django.http.cookies.v2:{}:{}{}",
+        salt.len(),
+        salt.py_str(),
+        cookie_name.py_str()
+    ))
 }
 
-/// `_cookie_signer_legacy_salt`: the pre-5.2.15 `cookie_name + salt`.
-pub fn cookie_signer_legacy_salt(cookie_name: &str, salt: &str) -> String {
-    format!("{cookie_name}{salt}")
+/// `_cookie_signer_legacy_salt`: the pre-5.2.15 `cookie_name + salt` (`bytes` with `bytes`
+/// concatenate; `str` with `bytes` is a `TypeError`).
+pub fn cookie_signer_legacy_salt(
+    cookie_name: impl Into<PyText>,
+    salt: impl Into<PyText>,
+) -> Result<PyText, SigningError> {
+    match (cookie_name.into(), salt.into()) {
+        (PyText::Str(name), PyText::Str(salt)) => Ok(PyText::Str(format!("{name}{salt}"))),
+        (PyText::Bytes(name), PyText::Bytes(salt)) => {
+            Ok(PyText::Bytes([name.as_slice(), &salt].concat()))
+        }
+        (PyText::Str(_), PyText::Bytes(_)) => Err(SigningError::Type(
+            "can only concatenate str (not \"bytes\") to str".into(),
+        )),
+        (PyText::Bytes(_), PyText::Str(_)) => {
+            Err(SigningError::Type("can't concat str to bytes".into()))
+        }
+    }
 }
 
 /// `_unsign_cookie`: the v2 salt, then, when `SIGNED_COOKIE_LEGACY_SALT_FALLBACK` is on and the
 /// failure was a `BadSignature` other than expiry, the legacy salt (whose error then wins).
 pub fn unsign_cookie(
     settings: &Settings,
-    signed: &str,
-    cookie_name: &str,
-    salt: &str,
+    signed: impl Into<PyText>,
+    cookie_name: impl Into<PyText>,
+    salt: impl Into<PyText>,
     max_age: Option<f64>,
     now: f64,
 ) -> Result<String, SigningError> {
-    let v2 = get_cookie_signer(settings, &cookie_signer_salt(cookie_name, salt));
-    match v2.unsign(signed, max_age, now) {
+    let (signed, cookie_name, salt) = (signed.into(), cookie_name.into(), salt.into());
+    let v2 = get_cookie_signer(settings, cookie_signer_salt(&cookie_name, &salt));
+    match v2.unsign(&signed, max_age, now) {
         Err(SigningError::BadSignature(_)) if settings.signed_cookie_legacy_salt_fallback => {
-            get_cookie_signer(settings, &cookie_signer_legacy_salt(cookie_name, salt))
-                .unsign(signed, max_age, now)
+            let legacy = cookie_signer_legacy_salt(&cookie_name, &salt)?;
+            get_cookie_signer(settings, legacy).unsign(&signed, max_age, now)
         }
         result => result,
     }
@@ -733,7 +909,7 @@ mod tests {
             salt: Some("django.core.signing".into()),
             ..signer(SECRET)
         }
-        .sign(&format!("{payload}:1r31eq"))
+        .sign(format!("{payload}:1r31eq"))
         .unwrap()
     }
 
@@ -832,8 +1008,12 @@ mod tests {
             (62, "10"),
             (-62, "-10"),
             (1_700_000_000, "1r31eq"),
-            (i64::MAX, "AzL8n0Y58m7"),
-            (i64::MIN, "-AzL8n0Y58m8"),
+            (i64::MAX.into(), "AzL8n0Y58m7"),
+            (i64::MIN.into(), "-AzL8n0Y58m8"),
+            (u64::MAX.into(), "LygHa16AHYF"),
+            // From Django: b62_encode(2**127 - 1) and b62_encode(-2**127).
+            (i128::MAX, "3tX16dB2jpss4tZORYcqo3"),
+            (i128::MIN, "-3tX16dB2jpss4tZORYcqo4"),
         ];
         for (n, text) in cases {
             assert_eq!(b62_encode(n), text);
@@ -850,7 +1030,8 @@ mod tests {
         assert_eq!(class(""), "IndexError");
         assert_eq!(class("!"), "ValueError");
         assert_eq!(class("--1"), "ValueError");
-        assert_eq!(class(&"z".repeat(12)), "Unrepresentable");
+        assert_eq!(class("3tX16dB2jpss4tZORYcqo4"), "Unrepresentable");
+        assert_eq!(class(&"z".repeat(22)), "Unrepresentable");
     }
 
     #[test]
@@ -883,8 +1064,8 @@ mod tests {
     fn empty_salt_and_algorithm_mean_the_defaults() {
         let default = signer(SECRET).sign("hello").unwrap();
         let empty = Signer {
-            salt: Some(String::new()),
-            algorithm: String::new(),
+            salt: Some(PyText::from("")),
+            algorithm: PyText::from(""),
             ..signer(SECRET)
         };
         assert_eq!(empty.sign("hello").unwrap(), default);
@@ -973,7 +1154,7 @@ mod tests {
             SigningError::BadSignature("Signature \"bad\" does not match".into())
         );
         let err = signer("new")
-            .unsign(&signer("old").sign("v").unwrap())
+            .unsign(signer("old").sign("v").unwrap())
             .unwrap_err();
         assert_eq!(
             err,
@@ -996,12 +1177,12 @@ mod tests {
         assert_eq!(rotated.sign("v").unwrap(), signer("new").sign("v").unwrap());
         // An empty fallback key means the signer's own key (`key or self.key`).
         let empty_fallback = Signer {
-            fallback_keys: vec![String::new()],
+            fallback_keys: vec![Vec::new()],
             ..signer("new")
         };
         assert!(empty_fallback.unsign(&old_signed).is_err());
         assert_eq!(
-            empty_fallback.signature("v", Some("")).unwrap(),
+            empty_fallback.signature("v", Some(&b""[..])).unwrap(),
             signer("new").signature("v", None).unwrap()
         );
     }
@@ -1014,7 +1195,7 @@ mod tests {
             ..Settings::default()
         };
         let s = Signer::from_settings(&settings);
-        assert_eq!(s.unsign(&signer("old").sign("v").unwrap()).unwrap(), "v");
+        assert_eq!(s.unsign(signer("old").sign("v").unwrap()).unwrap(), "v");
         assert_eq!(s.sign("v").unwrap(), signer("new").sign("v").unwrap());
     }
 
@@ -1071,7 +1252,7 @@ mod tests {
     fn malformed_timestamps_escape_as_python_errors() {
         let ts = timestamp_signer(SECRET);
         let class = |value: &str, max_age| {
-            ts.unsign(&sign_for_timestamp_signer(value), max_age, T)
+            ts.unsign(sign_for_timestamp_signer(value), max_age, T)
                 .unwrap_err()
                 .class_name()
         };
@@ -1216,7 +1397,7 @@ mod tests {
         ];
         for (payload, expected) in cases {
             let value = loads(
-                &signed_payload(payload),
+                signed_payload(payload),
                 SECRET,
                 &[],
                 "django.core.signing",
@@ -1241,7 +1422,7 @@ mod tests {
         ];
         for (payload, class) in cases {
             let err = loads(
-                &signed_payload(payload),
+                signed_payload(payload),
                 SECRET,
                 &[],
                 "django.core.signing",
@@ -1327,16 +1508,22 @@ mod tests {
             get_cookie_signer(&settings, "").sign("v", T).unwrap(),
             "v:1r31eq:iIiiiaaVylshLx7qZoC-1OVt7QWPAVglpW3iuWp4FXo"
         );
-        assert_eq!(cookie_signer_salt("c", ""), "django.http.cookies.v2:0:c");
+        assert_eq!(
+            cookie_signer_salt("c", ""),
+            PyText::from("django.http.cookies.v2:0:c")
+        );
         assert_eq!(
             cookie_signer_salt("c", "s1"),
-            "django.http.cookies.v2:2:s1c"
+            PyText::from("django.http.cookies.v2:2:s1c")
         );
         assert_eq!(
             cookie_signer_salt("c", "é€"),
-            "django.http.cookies.v2:2:é€c"
+            PyText::from("django.http.cookies.v2:2:é€c")
         );
-        assert_eq!(cookie_signer_legacy_salt("a", "bc"), "abc");
+        assert_eq!(
+            cookie_signer_legacy_salt("a", "bc"),
+            Ok(PyText::from("abc"))
+        );
     }
 
     #[test]
@@ -1367,16 +1554,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn b62_round_trips(n in any::<i64>()) {
+        fn b62_round_trips(n in any::<i128>()) {
             prop_assert_eq!(b62_decode(&b62_encode(n)), n);
         }
 
         #[test]
         fn sign_unsign_round_trip(value in any::<String>(), sep in "[:./!~;,]{1,3}", key in ".{0,20}") {
-            let s = Signer { sep, ..signer(&key) };
+            let s = Signer { sep: PyText::from(sep), ..signer(&key) };
             let signed = s.sign(&value).unwrap();
             prop_assert_eq!(s.unsign(&signed).unwrap(), value.clone());
-            let other = Signer { key: format!("{key}x"), ..s.clone() };
+            let other = Signer { key: format!("{key}x").into_bytes(), ..s.clone() };
             prop_assert!(other.unsign(&signed).unwrap_err().is_bad_signature());
         }
 
