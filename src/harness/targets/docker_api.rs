@@ -150,9 +150,13 @@ pub fn downgrade_path(path_and_query: &str, api_version: &str) -> String {
 }
 
 /// The running proxy; dropping it stops it and removes its socket.
+///
+/// It runs on a thread of its own: testcontainers removes containers and networks from `Drop`,
+/// blocking the thread that drops them until the engine answers, and that answer comes through
+/// this proxy, which must not wait for the blocked thread's runtime.
 pub struct ApiShim {
     socket: PathBuf,
-    server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl ApiShim {
@@ -161,32 +165,50 @@ impl ApiShim {
     pub fn start(socket: &Path, engine: Endpoint, api_version: String) -> std::io::Result<ApiShim> {
         remove_dead_sockets(socket.parent().unwrap_or(Path::new("/")));
         let _ = std::fs::remove_file(socket);
-        let listener = UnixListener::bind(socket)?;
+        let listener = std::os::unix::net::UnixListener::bind(socket)?;
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let api_version = Arc::new(api_version);
         let engine = Arc::new(engine);
-        let server = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let (engine, api_version) = (engine.clone(), api_version.clone());
-                tokio::spawn(async move {
-                    match engine.as_ref() {
-                        Endpoint::Unix(path) => {
-                            if let Ok(upstream) = UnixStream::connect(path).await {
-                                forward_connection(client, upstream, api_version).await;
-                            }
-                        }
-                        Endpoint::Tcp(address) => {
-                            if let Ok(upstream) = TcpStream::connect(address.as_str()).await {
-                                forward_connection(client, upstream, api_version).await;
-                            }
-                        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("docker-api-proxy".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = UnixListener::from_std(listener)
+                        .expect("a non-blocking listener joins the proxy's runtime");
+                    tokio::select! {
+                        () = serve(listener, engine, api_version) => {}
+                        _ = stopped => {}
                     }
                 });
-            }
-        });
+            })?;
         Ok(ApiShim {
             socket: socket.to_owned(),
-            server,
+            stop: Some(stop),
         })
+    }
+}
+
+async fn serve(listener: UnixListener, engine: Arc<Endpoint>, api_version: Arc<String>) {
+    while let Ok((client, _)) = listener.accept().await {
+        let (engine, api_version) = (engine.clone(), api_version.clone());
+        tokio::spawn(async move {
+            match engine.as_ref() {
+                Endpoint::Unix(path) => {
+                    if let Ok(upstream) = UnixStream::connect(path).await {
+                        forward_connection(client, upstream, api_version).await;
+                    }
+                }
+                Endpoint::Tcp(address) => {
+                    if let Ok(upstream) = TcpStream::connect(address.as_str()).await {
+                        forward_connection(client, upstream, api_version).await;
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -212,7 +234,9 @@ fn remove_dead_sockets(dir: &Path) {
 
 impl Drop for ApiShim {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         let _ = std::fs::remove_file(&self.socket);
     }
 }
@@ -271,6 +295,53 @@ mod tests {
         assert_eq!(downgrade_path("/_ping", "1.41"), "/_ping");
         assert_eq!(downgrade_path("/volumes/v1.2/x", "1.41"), "/volumes/v1.2/x");
         assert_eq!(downgrade_path("/vfoo/bar", "1.41"), "/vfoo/bar");
+    }
+
+    /// testcontainers' clean-up blocks the thread that drops a container until the engine
+    /// answers through this proxy: the proxy must not need that thread.
+    #[test]
+    fn the_proxy_answers_while_the_runtime_that_started_it_is_blocked() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine_socket = dir.path().join("engine.sock");
+        let engine = std::os::unix::net::UnixListener::bind(&engine_socket).unwrap();
+        let seen = std::thread::spawn(move || {
+            let (mut connection, _) = engine.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let read = connection.read(&mut request).unwrap();
+            connection
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .unwrap();
+            String::from_utf8_lossy(&request[..read]).into_owned()
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let proxy_socket = dir.path().join("proxy.sock");
+        runtime.block_on(async {
+            let _shim = ApiShim::start(
+                &proxy_socket,
+                Endpoint::Unix(engine_socket.clone()),
+                "1.41".into(),
+            )
+            .unwrap();
+            // Blocking this runtime's only thread, as a `Drop` does.
+            let mut client = std::os::unix::net::UnixStream::connect(&proxy_socket).unwrap();
+            client
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            client
+                .write_all(b"DELETE /v1.53/networks/n HTTP/1.1\r\nhost: docker\r\n\r\n")
+                .unwrap();
+            let mut response = [0u8; 256];
+            let read = client.read(&mut response).expect("the proxy answers");
+            assert!(response[..read].starts_with(b"HTTP/1.1 200 OK"));
+        });
+        assert!(
+            seen.join()
+                .unwrap()
+                .starts_with("DELETE /v1.41/networks/n ")
+        );
     }
 
     #[test]
