@@ -75,6 +75,10 @@ fn diff_values(
     actual: &Value,
     out: &mut impl FnMut(FieldPath, bool, Option<&Value>, Option<&Value>),
 ) {
+    // Most of two transcripts is alike: skip a like subtree without building its paths.
+    if identical(expected, actual) {
+        return;
+    }
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (key, e_child) in e {
@@ -106,6 +110,22 @@ fn diff_values(
         }
         _ if expected != actual => out(path.clone(), false, Some(expected), Some(actual)),
         _ => {}
+    }
+}
+
+/// Equal, keys in the same order too (`Value`'s `==` ignores the order of keys).
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| identical(a, b))
+        }
+        _ => a == b,
     }
 }
 

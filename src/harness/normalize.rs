@@ -28,7 +28,9 @@ impl<'a> Normalizer<'a> {
 
     /// Redacts the strings of one step's record, in document order.
     pub fn apply(&mut self, record: &mut Value) {
-        self.walk(record, &FieldPath::default());
+        if !self.redactions.is_empty() {
+            self.walk(record, &FieldPath::default());
+        }
     }
 
     fn walk(&mut self, value: &mut Value, path: &FieldPath) {

@@ -110,10 +110,14 @@ fn read_golden(path: &Path) -> Result<Option<Golden>, String> {
         .to_string();
     let value: Value =
         serde_json::from_str(&body).map_err(|e| format!("the snapshot body is not JSON: {e}"))?;
-    let steps = value["steps"]
-        .as_array()
-        .cloned()
-        .ok_or("the snapshot has no steps")?;
+    let steps = match value {
+        Value::Object(mut golden) => match golden.swap_remove("steps") {
+            Some(Value::Array(steps)) => Some(steps),
+            _ => None,
+        },
+        _ => None,
+    }
+    .ok_or("the snapshot has no steps")?;
     let info = snapshot.metadata().private_info();
     let field = |name: &str| info.and_then(|info| map_str(info, name));
     Ok(Some(Golden {

@@ -263,7 +263,7 @@ impl Outcome {
 
 async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
     let mut outcome = Outcome::new(scenario);
-    let golden = match suite.snapshots.read(&scenario.id) {
+    let mut golden = match suite.snapshots.read(&scenario.id) {
         Ok(golden) => golden,
         Err(error) => {
             outcome.error = Some(error);
@@ -288,7 +288,7 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
                 return (outcome, Provenance::default());
             }
         },
-        Mode::Offline => match golden.clone() {
+        Mode::Offline => match golden.take() {
             Some(golden) if !scenario.steps.iter().any(|s| s.target.is_some()) => {
                 (golden.steps, golden.provenance)
             }
@@ -313,7 +313,6 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
     {
         outcome.drift = diff_transcripts(&golden.steps, &django);
     }
-    outcome.django = Some(django.clone());
     let rust = match suite
         .runner
         .run(
@@ -327,6 +326,7 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
         Ok(transcript) => transcript.steps,
         Err(error) => {
             outcome.error = Some(format!("on Rust: {error}"));
+            outcome.django = Some(django);
             return (outcome, provenance);
         }
     };
@@ -347,6 +347,7 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
             Divergence { difference, known }
         })
         .collect();
+    outcome.django = Some(django);
     outcome.rust = Some(rust);
     outcome.status = if outcome.divergences.iter().any(|d| d.known.is_none()) {
         Status::Diverged

@@ -175,7 +175,22 @@ pub fn main() -> ExitCode {
         Command::Record(args) => Some(probe(&args.common)),
         _ => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Offline, the harness and the in-process Rust app trade a message per request: on one thread
+    // that is a function call, across a work-stealing pool a wake-up of another thread (an
+    // offline run on two threads took half as long again). Everything else keeps the pool:
+    // serving others' requests is what threads are for, and testcontainers' blocking clean-up
+    // in `Drop` needs a multi-threaded runtime to hand its other tasks to.
+    let single_thread = match &cli.command {
+        Command::Run(args) => args.offline,
+        Command::Diff(_) | Command::List(_) | Command::New { .. } => true,
+        Command::Record(_) | Command::Serve { .. } | Command::Clean => false,
+    };
+    let mut runtime = if single_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = runtime
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
