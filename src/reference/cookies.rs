@@ -423,6 +423,14 @@ fn datetime_max_age(expires_unix: f64, now: f64) -> Result<i64, CookieError> {
 /// `django.http.cookie.parse_cookie`: split on `;`, split each chunk at its first `=` (no `=`
 /// means the empty name), strip both sides, skip chunks that are empty on both sides, unquote
 /// the value. A repeated name keeps its first position and takes the last value.
+///
+/// ```
+/// use django_conformance::reference::cookies::parse_cookie;
+/// let cookies = parse_cookie(r#"a=1; b="x\073y"; a=2; c"#);
+/// assert_eq!(cookies["a"], "2");
+/// assert_eq!(cookies["b"], "x;y");
+/// assert_eq!(cookies[""], "c");
+/// ```
 pub fn parse_cookie(header: &str) -> IndexMap<String, String> {
     let mut cookies = IndexMap::new();
     for chunk in header.split(';') {
@@ -516,6 +524,17 @@ impl SignedCookieError {
 
 /// `request.get_signed_cookie(key, salt=…, max_age=…)` without a default: the caller substitutes
 /// its default on `Err` where [`SignedCookieError::default_applies`], as Django does.
+///
+/// ```
+/// use django_conformance::reference::cookies::{get_signed_cookie, parse_cookie};
+/// use django_conformance::reference::Settings;
+/// let settings = Settings::default();
+/// // Set by Django 5.2 at 1700000000 with SECRET_KEY "test-secret-key-for-catalog".
+/// let jar = parse_cookie("c=hello:1r31eq:ibGXs9hYGUvdzes8OUPYia_OxcCfU-hW5C_VDi5ERj8");
+/// let read = |max_age| get_signed_cookie(&jar, "c", "", max_age, &settings, 1_700_000_100.0);
+/// assert_eq!(read(None).unwrap(), "hello");
+/// assert!(read(Some(99.0)).unwrap_err().default_applies(), "expired: the default applies");
+/// ```
 pub fn get_signed_cookie(
     cookies: &IndexMap<String, String>,
     key: impl Into<PyText>,

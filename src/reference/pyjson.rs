@@ -14,6 +14,12 @@ use std::fmt::Write as _;
 use serde_json::{Map, Number, Value};
 
 /// `json.dumps(value)`: what `JsonResponse` sends.
+///
+/// ```
+/// use django_conformance::reference::pyjson::dumps;
+/// let value = serde_json::json!({"a": [1, 2.0, "é"], "b": null});
+/// assert_eq!(dumps(&value), r#"{"a": [1, 2.0, "\u00e9"], "b": null}"#);
+/// ```
 pub fn dumps(value: &Value) -> String {
     let mut out = String::new();
     write_value(&mut out, value, &Separators::DEFAULT);
@@ -183,6 +189,12 @@ pub enum LoadsError {
 }
 
 /// `json.loads(text)` (CPython's C scanner, `strict=True`).
+///
+/// ```
+/// use django_conformance::reference::pyjson::loads;
+/// assert_eq!(loads(r#"{"a": 1, "a": 2}"#).unwrap(), serde_json::json!({"a": 2}));
+/// assert!(loads("[NaN]").is_err(), "Python reads NaN, but a JSON value cannot hold it");
+/// ```
 pub fn loads(text: &str) -> Result<Value, LoadsError> {
     let chars: Vec<char> = text.chars().collect();
     let mut parser = Parser { chars, pos: 0 };

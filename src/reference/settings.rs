@@ -13,6 +13,7 @@ pub struct Settings {
     pub signed_cookie_legacy_salt_fallback: bool,
 }
 
+/// Why a settings profile cannot be applied.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
     #[error(
@@ -52,6 +53,17 @@ impl Settings {
     ///
     /// Keys are applied in the object's order; the first unsupported name or wrongly typed value
     /// is the error. An empty `SECRET_KEY` is accepted, as Django only complains when it is read.
+    ///
+    /// ```
+    /// use django_conformance::reference::{PyText, Settings};
+    /// let settings = Settings::with_overrides(&serde_json::json!({
+    ///     "SECRET_KEY": {"bytes": "\u{e7}"},
+    ///     "SECRET_KEY_FALLBACKS": ["old"],
+    /// }))
+    /// .unwrap();
+    /// assert_eq!(settings.secret_key, PyText::Bytes(vec![0xe7]));
+    /// assert!(Settings::with_overrides(&serde_json::json!({"DEBUG": true})).is_err());
+    /// ```
     pub fn with_overrides(overrides: &Value) -> Result<Settings, SettingsError> {
         let object = overrides.as_object().ok_or(SettingsError::NotAnObject)?;
         let mut settings = Settings::default();

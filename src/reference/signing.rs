@@ -18,6 +18,7 @@ use crate::reference::pyint;
 use crate::reference::pyjson::{self, LoadsError};
 use crate::reference::pytext::PyText;
 
+/// What `django.core.signing` raises, and where the Rust types cannot follow Python.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SigningError {
     /// `signing.BadSignature`; the text is Django's message.
@@ -462,6 +463,17 @@ pub struct TimestampSigner {
 }
 
 impl TimestampSigner {
+    /// `TimestampSigner(...)` with the arguments of `signer`.
+    ///
+    /// ```
+    /// use django_conformance::reference::signing::{Signer, TimestampSigner};
+    /// let signer = TimestampSigner::new(Signer::new("k"));
+    /// let signed = signer.sign("v", 1_700_000_000.0).unwrap();
+    /// assert!(signed.starts_with("v:1r31eq:"));
+    /// assert_eq!(signer.unsign(signed.as_str(), Some(10.0), 1_700_000_010.0).unwrap(), "v");
+    /// let late = signer.unsign(signed.as_str(), Some(10.0), 1_700_000_011.0);
+    /// assert_eq!(late.unwrap_err().class_name(), "SignatureExpired");
+    /// ```
     pub fn new(signer: Signer) -> TimestampSigner {
         TimestampSigner { signer }
     }
