@@ -490,26 +490,6 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-const OPS: &[&str] = &[
-    "set_cookie",
-    "set_signed_cookie",
-    "delete_cookie",
-    "sign",
-    "unsign",
-    "signature",
-    "sign_object",
-    "unsign_object",
-    "timestamp",
-    "dumps",
-    "loads",
-    "b62_encode",
-    "b62_decode",
-    "b64_encode",
-    "b64_decode",
-    "base64_hmac",
-    "salted_hmac",
-    "constant_time_compare",
-];
 const ARGUMENTS: &[&str] = &[
     "key",
     "value",
@@ -541,7 +521,7 @@ const ARGUMENTS: &[&str] = &[
 
 fn contract_request() -> impl Strategy<Value = (String, String, Option<String>)> {
     let op = (
-        proptest::sample::select(OPS),
+        proptest::sample::select([&app::COOKIE_OPS[..], &app::SIGNING_OPS[..]].concat()),
         proptest::collection::vec((proptest::sample::select(ARGUMENTS), json_value()), 0..6),
     )
         .prop_map(|(op, arguments)| {

@@ -9,6 +9,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from contract.bytes_form import text
+
 # The settings a profile may override, with their defaults and JSON types.
 PROFILE_DEFAULTS = {
     "SECRET_KEY": "test-secret-key-for-catalog",
@@ -19,14 +21,10 @@ PROFILE_DEFAULTS = {
 
 def _key(value):
     """A key as Django takes it: a str, or bytes in the contract's form {"bytes": s}."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and list(value) == ["bytes"] and isinstance(value["bytes"], str):
-        try:
-            return value["bytes"].encode("latin-1")
-        except UnicodeEncodeError:
-            pass
-    raise ValueError("not a key")
+    key = text(value)
+    if key is None:
+        raise ValueError("not a key")
+    return key
 
 
 def _setting(name, value):

@@ -6,6 +6,7 @@ views stay a list of Django calls.
 import datetime
 import json
 
+from .bytes_form import text
 from .errors import ContractError
 
 MISSING = object()  # an absent argument: let Django use its own default
@@ -78,19 +79,6 @@ def _is_int(value):
 
 def _is_number(value):
     return _is_int(value) or isinstance(value, float)
-
-
-def text(value):
-    """A str, or the contract's one JSON form of bytes, {"bytes": s}, each character of s
-    (U+0000 to U+00FF) one byte; None when `value` is neither."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and list(value) == ["bytes"] and isinstance(value["bytes"], str):
-        try:
-            return value["bytes"].encode("latin-1")
-        except UnicodeEncodeError:
-            return None
-    return None
 
 
 def _is_text(value):

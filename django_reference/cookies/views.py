@@ -255,22 +255,15 @@ def _b62_encode(op):
     return lambda: signing.b62_encode(value)
 
 
-def _b62_decode(op):
-    check_keys(op, ("op", "value"))
-    value = arg(op, "value", TEXT, required=True)
-    return lambda: signing.b62_decode(value)
+def _one_text(function):
+    """The reader of an op that is `function(value)`, `value` text."""
 
+    def read(op):
+        check_keys(op, ("op", "value"))
+        value = arg(op, "value", TEXT, required=True)
+        return lambda: function(value)
 
-def _b64_encode(op):
-    check_keys(op, ("op", "value"))
-    value = arg(op, "value", TEXT, required=True)
-    return lambda: signing.b64_encode(value)
-
-
-def _b64_decode(op):
-    check_keys(op, ("op", "value"))
-    value = arg(op, "value", TEXT, required=True)
-    return lambda: signing.b64_decode(value)
+    return read
 
 
 def _base64_hmac(op):
@@ -307,9 +300,9 @@ SIGNING_OPS = {
     "dumps": _dumps,
     "loads": _loads,
     "b62_encode": _b62_encode,
-    "b62_decode": _b62_decode,
-    "b64_encode": _b64_encode,
-    "b64_decode": _b64_decode,
+    "b62_decode": _one_text(signing.b62_decode),
+    "b64_encode": _one_text(signing.b64_encode),
+    "b64_decode": _one_text(signing.b64_decode),
     "base64_hmac": _base64_hmac,
     "salted_hmac": _salted_hmac,
     "constant_time_compare": _constant_time_compare,

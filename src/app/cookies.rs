@@ -58,9 +58,10 @@ enum CookieOp {
     },
 }
 
-impl CookieOp {
-    const NAMES: [&str; 3] = ["set_cookie", "set_signed_cookie", "delete_cookie"];
+/// The ops of `POST /cookies/set`.
+pub const COOKIE_OPS: [&str; 3] = ["set_cookie", "set_signed_cookie", "delete_cookie"];
 
+impl CookieOp {
     fn read(name: &str, op: &Args) -> Result<CookieOp, ViewError> {
         match name {
             "set_cookie" => {
@@ -91,7 +92,7 @@ impl CookieOp {
                     samesite: op.nullable_text("samesite")?.flatten(),
                 })
             }
-            _ => unreachable!("read_ops passes only the names in NAMES"),
+            _ => unreachable!("read_ops passes only the op names it is given"),
         }
     }
 
@@ -145,7 +146,7 @@ async fn set_cookies(
     Extension(Clock(now)): Extension<Clock>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ViewError> {
-    let ops = read_ops(&body, &CookieOp::NAMES, CookieOp::read)?;
+    let ops = read_ops(&body, &COOKIE_OPS, CookieOp::read)?;
     let mut cookies = ResponseCookies::default();
     for op in &ops {
         op.apply(&mut cookies, &settings, now)?;
@@ -506,25 +507,26 @@ fn check_serializer(op: &Args) -> Result<(), ViewError> {
     }
 }
 
-impl SigningOp {
-    const NAMES: [&str; 15] = [
-        "sign",
-        "unsign",
-        "signature",
-        "sign_object",
-        "unsign_object",
-        "timestamp",
-        "dumps",
-        "loads",
-        "b62_encode",
-        "b62_decode",
-        "b64_encode",
-        "b64_decode",
-        "base64_hmac",
-        "salted_hmac",
-        "constant_time_compare",
-    ];
+/// The ops of `POST /cookies/signing`.
+pub const SIGNING_OPS: [&str; 15] = [
+    "sign",
+    "unsign",
+    "signature",
+    "sign_object",
+    "unsign_object",
+    "timestamp",
+    "dumps",
+    "loads",
+    "b62_encode",
+    "b62_decode",
+    "b64_encode",
+    "b64_decode",
+    "base64_hmac",
+    "salted_hmac",
+    "constant_time_compare",
+];
 
+impl SigningOp {
     fn read(name: &str, op: &Args) -> Result<SigningOp, ViewError> {
         let with_signer = |own: &[&'static str]| [own, &SIGNER_ARGS[..]].concat();
         match name {
@@ -661,7 +663,7 @@ impl SigningOp {
                     op.required_scalar("val2")?,
                 ))
             }
-            _ => unreachable!("read_ops passes only the names in NAMES"),
+            _ => unreachable!("read_ops passes only the op names it is given"),
         }
     }
 
@@ -830,7 +832,7 @@ async fn signing_ops(
     Extension(Clock(now)): Extension<Clock>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ViewError> {
-    let ops = read_ops(&body, &SigningOp::NAMES, SigningOp::read)?;
+    let ops = read_ops(&body, &SIGNING_OPS, SigningOp::read)?;
     let results: Vec<Value> = ops
         .iter()
         .map(|op| outcome(op.call(&settings, now)))

@@ -12,6 +12,8 @@ mod isoformat;
 #[cfg(test)]
 mod tests;
 
+pub use cookies::{COOKIE_OPS, SIGNING_OPS};
+
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
