@@ -395,6 +395,35 @@ fn warm_up(dir: &std::path::Path) {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
 
+/// `djc <command>` on a local Django, one scenario at a time, its processes marked with `mark`.
+fn spawn_local(
+    command: &str,
+    dir: &std::path::Path,
+    mark: &str,
+    more: &[&str],
+) -> std::process::Child {
+    let django_dir = repo().join("django_reference");
+    let mut args = vec![
+        command,
+        "--django",
+        "local",
+        "--django-dir",
+        django_dir.to_str().unwrap(),
+        "--jobs",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    spawn_marked_djc(&args, dir, mark)
+}
+
+/// Waits (a minute at most) until djc `pid` has at least `count` gunicorn processes.
+fn wait_for_gunicorns(pid: u32, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gunicorns_below(pid).len() < count && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A small generator for the signals' random points: xorshift on a seed from the clock, printed
 /// so that a failure can be replayed with `DJC_TEST_SEED`.
 fn random_delays(count: usize, max_ms: u64) -> Vec<u64> {
@@ -422,7 +451,6 @@ fn random_delays(count: usize, max_ms: u64) -> Vec<u64> {
 fn a_signal_at_any_point_of_run_or_record_stops_everything() {
     let dir = long_suite(&LONG_SUITE, 100);
     warm_up(dir.path());
-    let django_dir = repo().join("django_reference");
     let trials = [
         ("run", libc::SIGINT),
         ("run", libc::SIGTERM),
@@ -436,19 +464,7 @@ fn a_signal_at_any_point_of_run_or_record_stops_everything() {
     for (trial, delay) in trials.iter().cycle().zip(delays) {
         let (command, signal) = *trial;
         let mark = unique_mark("signal");
-        let mut child = spawn_marked_djc(
-            &[
-                command,
-                "--django",
-                "local",
-                "--django-dir",
-                django_dir.to_str().unwrap(),
-                "--jobs",
-                "1",
-            ],
-            dir.path(),
-            &mark,
-        );
+        let mut child = spawn_local(command, dir.path(), &mark, &[]);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         let finished_first = child.try_wait().unwrap().is_some();
         if !finished_first {
@@ -485,25 +501,9 @@ fn a_second_signal_stops_django_at_once() {
     let dir = long_suite(&LONG_SUITE, 40);
     warm_up(dir.path());
     let mark = unique_mark("second");
-    let django_dir = repo().join("django_reference");
-    let child = spawn_marked_djc(
-        &[
-            "run",
-            "--django",
-            "local",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-            "--jobs",
-            "1",
-        ],
-        dir.path(),
-        &mark,
-    );
+    let child = spawn_local("run", dir.path(), &mark, &[]);
     let pid = child.id();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while gunicorns_below(pid).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_gunicorns(pid, 1);
     send_signal(pid, libc::SIGINT);
     send_signal(pid, libc::SIGINT);
     let output = child.wait_with_output().unwrap();
@@ -516,26 +516,10 @@ fn django_dies_with_a_killed_djc() {
     let dir = long_suite(&LONG_SUITE, 40);
     warm_up(dir.path());
     let mark = unique_mark("sigkill");
-    let django_dir = repo().join("django_reference");
     for command in ["run", "record"] {
-        let mut child = spawn_marked_djc(
-            &[
-                command,
-                "--django",
-                "local",
-                "--django-dir",
-                django_dir.to_str().unwrap(),
-                "--jobs",
-                "1",
-            ],
-            dir.path(),
-            &mark,
-        );
+        let mut child = spawn_local(command, dir.path(), &mark, &[]);
         let pid = child.id();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while gunicorns_below(pid).len() < 2 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_for_gunicorns(pid, 2);
         assert!(!marked_processes(&mark).is_empty(), "{command}: Django ran");
         send_signal(pid, libc::SIGKILL);
         let _ = child.wait();
@@ -547,25 +531,11 @@ fn django_dies_with_a_killed_djc() {
 }
 
 fn a_django_that_dies_mid_run_is_reported_and_leaves_no_worker() {
-    let dir = long_suite(&LONG_SUITE, 40);
+    // Long enough that the run is still going when the test, slowed by the others, kills Django.
+    let dir = long_suite(&LONG_SUITE, 200);
     warm_up(dir.path());
     let mark = unique_mark("dies");
-    let django_dir = repo().join("django_reference");
-    let child = spawn_marked_djc(
-        &[
-            "run",
-            "--django",
-            "local",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-            "--jobs",
-            "1",
-            "--profile",
-            "default",
-        ],
-        dir.path(),
-        &mark,
-    );
+    let child = spawn_local("run", dir.path(), &mark, &["--profile", "default"]);
     let pid = child.id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let master = loop {

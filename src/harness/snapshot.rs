@@ -182,21 +182,8 @@ fn yaml_scalar(text: &str) -> String {
     if !quoted {
         return text.to_owned();
     }
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x08' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\x0c' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\0'..='\x1f' | '\x7f' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    let mut out = String::new();
+    push_quoted(&mut out, text, true);
     out
 }
 
@@ -251,6 +238,11 @@ fn write_json(out: &mut String, value: &Value, depth: usize) {
 }
 
 fn write_json_string(out: &mut String, text: &str) {
+    push_quoted(out, text, false);
+}
+
+/// `text` double-quoted with JSON's escapes; insta's YAML emitter also escapes DEL.
+fn push_quoted(out: &mut String, text: &str, escape_del: bool) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -262,6 +254,7 @@ fn write_json_string(out: &mut String, text: &str) {
             '\x0c' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
             '\0'..='\x1f' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\x7f' if escape_del => out.push_str("\\u007f"),
             c => out.push(c),
         }
     }

@@ -78,13 +78,7 @@ impl<H: Send + Sync> Instances<H> {
             .values()
             .cloned()
             .collect();
-        cells
-            .iter()
-            .filter_map(|cell| match cell.get() {
-                Some(Ok((_, handle))) => Some(handle.clone()),
-                _ => None,
-            })
-            .collect()
+        handles(&cells)
     }
 
     /// Every started handle, leaving the set empty. The handles may still be shared (a
@@ -97,12 +91,17 @@ impl<H: Send + Sync> Instances<H> {
             .drain()
             .map(|(_, cell)| cell)
             .collect();
-        cells
-            .iter()
-            .filter_map(|cell| match cell.get() {
-                Some(Ok((_, handle))) => Some(handle.clone()),
-                _ => None,
-            })
-            .collect()
+        handles(&cells)
     }
+}
+
+/// The handles of the cells whose start succeeded.
+fn handles<H>(cells: &[Cell<H>]) -> Vec<Arc<H>> {
+    cells
+        .iter()
+        .filter_map(|cell| match cell.get() {
+            Some(Ok((_, handle))) => Some(handle.clone()),
+            _ => None,
+        })
+        .collect()
 }
