@@ -19,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use django_conformance::harness::cell::{Cell, DjangoVersion};
 use django_conformance::harness::ledger::Ledger;
 use django_conformance::harness::profile::Profiles;
 use django_conformance::harness::progress::Progress;
@@ -153,7 +154,16 @@ fn offline() {
         let scenarios = load(dir.path());
         let steps: usize = scenarios.iter().map(|s| s.steps.len()).sum();
         let report = dir.path().join("report.json");
-        let args = ["run", "--offline", "--report", report.to_str().unwrap()];
+        let args = [
+            "run",
+            "--offline",
+            "--django-version",
+            "5.2",
+            "--server",
+            "gunicorn",
+            "--report",
+            report.to_str().unwrap(),
+        ];
         let measured: Vec<(Duration, i64)> =
             (0..runs()).map(|_| timed_djc(&args, dir.path())).collect();
         let wall = median(measured.iter().map(|(d, _)| d.as_secs_f64()).collect());
@@ -177,7 +187,12 @@ async fn start(targets: &Targets, profiles: &Profiles, scenarios: &[Scenario]) {
         for name in &needed {
             let target = target.clone();
             let profile = profiles.get(name).unwrap().clone();
-            starting.spawn(async move { target.instance(&profile).await.map(|_| ()) });
+            starting.spawn(async move {
+                target
+                    .instance(Cell::REFERENCE, &profile)
+                    .await
+                    .map(|_| ())
+            });
         }
     }
     for started in starting.join_all().await {
@@ -197,7 +212,13 @@ async fn replay_at_django(runner: &Arc<Runner>, targets: &Targets, scenarios: &[
         running.spawn(async move {
             let namespace = format!("bench-{}", scenario.id);
             runner
-                .run(&scenario, TargetKind::Django, &targets, &namespace)
+                .run(
+                    &scenario,
+                    Cell::REFERENCE,
+                    TargetKind::Django,
+                    &targets,
+                    &namespace,
+                )
                 .await
                 .map(|_| ())
                 .unwrap_or_else(|e| panic!("{}: {e}", scenario.id));
@@ -208,6 +229,7 @@ async fn replay_at_django(runner: &Arc<Runner>, targets: &Targets, scenarios: &[
 
 fn django_local(logs: &Path) -> Result<Arc<dyn Target>, String> {
     DjangoLocal::prepare(
+        DjangoVersion::V5_2,
         repo().join("django_reference"),
         logs.to_owned(),
         &Progress::hidden(),
@@ -254,6 +276,7 @@ fn live() {
             replay.push(started.elapsed().as_secs_f64());
             let suite = Arc::new(Suite {
                 runner: Runner::new(profiles.clone()),
+                cells: vec![Cell::REFERENCE],
                 targets: targets.clone(),
                 ledger: Ledger::load(&roots).unwrap(),
                 snapshots: SnapshotStore::new(repo().join("snapshots")),
@@ -294,7 +317,10 @@ fn live() {
         })
         .collect();
     let measured: Vec<(Duration, i64)> = (0..runs())
-        .map(|_| timed_djc(&["run", "--django", "local"], repo()))
+        .map(|_| timed_djc(
+            &["run", "--django", "local", "--django-version", "5.2", "--server", "gunicorn"],
+            repo(),
+        ))
         .collect();
     let alone = median(alone);
     let whole = median(measured.iter().map(|(d, _)| d.as_secs_f64()).collect());

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Builds what the containerised Django reference needs, on a machine with no image registry:
 #   1. a base image from Debian's packages (debootstrap: Python with venv, Redis, memcached),
-#      imported as django-conformance-base:<suite>;
-#   2. the wheels of requirements.txt for that image's Python, in django_reference/wheels/, so the
-#      Django image builds with no network inside the container.
+#      imported as django-conformance-base:<suite>: bookworm (Python 3.11) for Django 5.2,
+#      trixie (Python 3.13) for Django 6.1;
+#   2. the wheels of requirements-<version>.txt for that image's Python, in
+#      django_reference/wheels/<version>/, so the Django image builds with no network inside the
+#      container.
 # Then `djc run --django docker` and `docker-compose up` use it (see the README).
 #
-# Usage: django_reference/build-offline-base.sh [suite]   (default bookworm: Python 3.11)
+# Usage: django_reference/build-offline-base.sh [5.2|6.1]   (default 5.2)
 # Needs root (debootstrap), a Docker engine, and Debian's packages; the mirror is the one the
 # host's apt sources already use.
 set -euo pipefail
 
-suite="${1:-bookworm}"
+django_version="${1:-5.2}"
+case "$django_version" in
+    5.2) suite=bookworm ;;
+    6.1) suite=trixie ;;
+    *) echo "usage: $0 [5.2|6.1]: the Django version whose base image to build" >&2; exit 2 ;;
+esac
 image="django-conformance-base:${suite}"
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -51,6 +58,6 @@ python_version="$(docker run --rm "$image" python3 -c 'import sys; print("%d.%d"
 env -u PIP_FIND_LINKS python3 -m pip download --quiet --disable-pip-version-check \
     --only-binary=:all: --implementation cp --python-version "$python_version" \
     --platform manylinux2014_x86_64 --platform any \
-    -d "$here/wheels" -r "$here/requirements.txt"
-echo "wheels for Python $python_version in $here/wheels"
+    -d "$here/wheels/$django_version" -r "$here/requirements-$django_version.txt"
+echo "wheels of Django $django_version for Python $python_version in $here/wheels/$django_version"
 echo "ready: djc run --django docker (or DJC_BASE_IMAGE=$image docker-compose up)"

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use django_conformance::app;
+use django_conformance::harness::cell::Cell;
 use django_conformance::harness::jar::{Jar, http_date};
 use django_conformance::harness::ledger::Ledger;
 use django_conformance::harness::observe::{
@@ -283,9 +284,10 @@ fn mutated_scenarios_that_load_run_through_the_harness() {
             };
             let runner = Runner::new(Profiles::load(&[repo().join("scenarios")]).unwrap());
             let app = &*RUST_APP;
-            let _ =
-                app.runtime
-                    .block_on(runner.run(&scenario, TargetKind::Rust, &app.targets, "fuzz"));
+            for cell in Cell::all() {
+                let run = runner.run(&scenario, cell, TargetKind::Rust, &app.targets, "fuzz");
+                let _ = app.runtime.block_on(run);
+            }
         },
     );
 }
@@ -418,7 +420,9 @@ fn snapshots_and_reports_are_read_whatever_their_text() {
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir_all(dir.path().join("cookies")).unwrap();
             std::fs::write(dir.path().join("cookies/x.snap"), &text).unwrap();
-            let _ = SnapshotStore::new(dir.path().to_owned()).read("cookies/x");
+            for cell in Cell::all() {
+                let _ = SnapshotStore::new(dir.path().to_owned()).read("cookies/x", cell);
+            }
             if let Ok(report) = serde_json::from_str::<Value>(&text) {
                 let _ = diff_text(&report, only.as_deref());
             }
@@ -547,13 +551,17 @@ fn contract_request() -> impl Strategy<Value = (String, String, Option<String>)>
 
 #[test]
 fn the_rust_app_answers_any_contract_request() {
-    let router = app::router(Settings::default());
+    // The app emulating each cell of the matrix.
+    let routers: Vec<axum::Router> = Cell::all()
+        .into_iter()
+        .map(|cell| app::router(Settings::for_version(cell.django), cell.server))
+        .collect();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     fuzz(
         "app requests",
         3_000,
-        contract_request(),
-        |(path, body, clock)| {
+        (contract_request(), proptest::sample::select(routers)),
+        |((path, body, clock), router)| {
             let mut request = axum::http::Request::post(path)
                 .header("content-type", "application/json")
                 .header("cookie", "a=\"b\\054c\"; s=x:1:AAAAAAAAAAAAAAAAAAAAAAAAAAA");
@@ -561,7 +569,7 @@ fn the_rust_app_answers_any_contract_request() {
                 request = request.header("x-djc-clock", clock);
             }
             let request = request.body(Body::from(body)).unwrap();
-            let _ = runtime.block_on(router.clone().oneshot(request));
+            let _ = runtime.block_on(router.oneshot(request));
         },
     );
 }

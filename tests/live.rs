@@ -7,6 +7,8 @@ mod support;
 
 use std::sync::Arc;
 
+use django_conformance::harness::cell::{Cell, DjangoVersion, Server};
+
 use support::{
     children_of, djc, djc_with_env, gunicorns_below, long_suite, marked_processes, repo,
     scratch_suite, send_signal, spawn_marked_djc, still_running_after, text, unique_mark,
@@ -45,7 +47,7 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     let django_dir = django_dir.to_str().unwrap();
 
     let output = djc(
-        &["record", "--django", "local", "--django-dir", django_dir],
+        &["record", "--django", "local", "--django-version", "5.2", "--django-dir", django_dir],
         dir.path(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -68,7 +70,7 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
             "record",
             "--accept",
             "--django",
-            "local",
+            "local", "--django-version", "5.2",
             "--django-dir",
             django_dir,
         ],
@@ -81,7 +83,7 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     );
 
     let output = djc(
-        &["record", "--django", "local", "--django-dir", django_dir],
+        &["record", "--django", "local", "--django-version", "5.2", "--django-dir", django_dir],
         dir.path(),
     );
     assert!(
@@ -107,7 +109,7 @@ fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
             "record",
             "--accept",
             "--django",
-            "local",
+            "local", "--django-version", "5.2",
             "--django-dir",
             django_dir.to_str().unwrap(),
         ],
@@ -131,7 +133,7 @@ fn a_live_scenario_without_a_snapshot_is_unrecorded_not_passed() {
         &[
             "run",
             "--django",
-            "local",
+            "local", "--django-version", "5.2",
             "--django-dir",
             django_dir.to_str().unwrap(),
             "--report",
@@ -156,8 +158,9 @@ fn the_django_apps_own_tests_pass() {
     use django_conformance::harness::progress::Progress;
     use django_conformance::harness::targets::{PythonEnv, find_python};
     let django_dir = repo().join("django_reference");
-    let python = find_python(&django_dir).unwrap();
-    let env = PythonEnv::ensure(&django_dir, &python, &Progress::hidden()).unwrap();
+    let python = find_python(&django_dir, DjangoVersion::V5_2).unwrap();
+    let env = PythonEnv::ensure(&django_dir, DjangoVersion::V5_2, &python, &Progress::hidden())
+        .unwrap();
     let output = std::process::Command::new(&env.python)
         .arg(django_dir.join("tests/test_contract.py"))
         .output()
@@ -321,6 +324,7 @@ fn both_apps_refuse_requests_outside_the_contract_in_the_same_words() {
         let logs = tempfile::tempdir().unwrap();
         let django: Arc<dyn Target> = Arc::new(
             DjangoLocal::prepare(
+                DjangoVersion::V5_2,
                 repo().join("django_reference"),
                 logs.path().to_owned(),
                 &Progress::hidden(),
@@ -329,13 +333,18 @@ fn both_apps_refuse_requests_outside_the_contract_in_the_same_words() {
         );
         let rust: Arc<dyn Target> = Arc::new(RustTarget::default());
         let profile = Profile::default_profile();
-        let urls = [
-            django.instance(&profile).await.unwrap().base_url,
-            rust.instance(&profile).await.unwrap().base_url,
-        ];
         let client = reqwest::Client::new();
         let mut differ = Vec::new();
-        for (path, body) in cases {
+        for server in Server::ALL {
+            let cell = Cell {
+                django: DjangoVersion::V5_2,
+                server,
+            };
+            let urls = [
+                django.instance(cell, &profile).await.unwrap().base_url,
+                rust.instance(cell, &profile).await.unwrap().base_url,
+            ];
+            for (path, body) in cases {
             let mut said = Vec::new();
             for url in &urls {
                 let response = client
@@ -351,12 +360,13 @@ fn both_apps_refuse_requests_outside_the_contract_in_the_same_words() {
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
                 said.push((response.status().as_u16(), error));
             }
-            assert_eq!(said[0].0, 400, "{path} {body}: Django {said:?}");
+            assert_eq!(said[0].0, 400, "{path} {body} [{cell}]: Django {said:?}");
             if said[0] != said[1] {
                 differ.push(format!(
-                    "{path} {body}\n  django: {:?}\n    rust: {:?}",
+                    "{path} {body} [{cell}]\n  django: {:?}\n    rust: {:?}",
                     said[0], said[1]
                 ));
+            }
             }
         }
         django.shutdown().await;
@@ -384,7 +394,7 @@ fn warm_up(dir: &std::path::Path) {
         &[
             "run",
             "--django",
-            "local",
+            "local", "--django-version", "5.2",
             "--django-dir",
             django_dir.to_str().unwrap(),
             "--profile",
@@ -406,7 +416,7 @@ fn spawn_local(
     let mut args = vec![
         command,
         "--django",
-        "local",
+        "local", "--django-version", "5.2",
         "--django-dir",
         django_dir.to_str().unwrap(),
         "--jobs",
@@ -575,7 +585,7 @@ fn django_failing_to_start_exits_with_the_tail_of_its_log() {
         format!("{original}\nraise RuntimeError('broken on purpose for a test')\n"),
     )
     .unwrap();
-    let output = djc(&["run", "--django", "local", "--jobs", "1"], dir.path());
+    let output = djc(&["run", "--django", "local", "--django-version", "5.2", "--jobs", "1"], dir.path());
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     assert!(message.contains("did not start"), "{message}");
@@ -614,7 +624,7 @@ fn what_once_panicked_the_harness_is_compared_live() {
             &[
                 "run",
                 "--django",
-                "local",
+                "local", "--django-version", "5.2",
                 "--scenarios",
                 scenarios.to_str().unwrap(),
                 "--snapshots",

@@ -6,6 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use django_conformance::harness::cell::Cell;
 use django_conformance::harness::profile::Profiles;
 use django_conformance::harness::runner::{Runner, Targets};
 use django_conformance::harness::scenario;
@@ -86,10 +87,12 @@ fn run_on_rust(folder: &Path, mutate: impl Fn(&mut scenario::Scenario)) -> Vec<S
         };
         for mut scenario in scenario::load_all(&roots, &[]).unwrap() {
             mutate(&mut scenario);
-            let ran = runner
-                .run(&scenario, TargetKind::Rust, &targets, &scenario.id)
-                .await;
-            errors.extend(ran.err());
+            for cell in Cell::all() {
+                let ran = runner
+                    .run(&scenario, cell, TargetKind::Rust, &targets, &scenario.id)
+                    .await;
+                errors.extend(ran.err());
+            }
         }
         targets.shutdown().await;
         errors

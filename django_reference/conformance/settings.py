@@ -11,11 +11,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 from contract.bytes_form import text
 
+# Left unset, so that Django's own default applies: it differs between versions,
+# and on 6.1 setting SIGNED_COOKIE_LEGACY_SALT_FALLBACK at all warns.
+DJANGO_DEFAULT = object()
+
 # The settings a profile may override, with their defaults and JSON types.
 PROFILE_DEFAULTS = {
     "SECRET_KEY": "test-secret-key-for-catalog",
     "SECRET_KEY_FALLBACKS": [],
-    "SIGNED_COOKIE_LEGACY_SALT_FALLBACK": True,  # the 5.2.19 default
+    "SIGNED_COOKIE_LEGACY_SALT_FALLBACK": DJANGO_DEFAULT,  # True on 5.2.19, False on 6.1
 }
 
 
@@ -64,9 +68,7 @@ def _profile(raw):
 
 
 PROFILE = _profile(os.environ.get("DJC_SETTINGS") or "{}")
-SECRET_KEY = PROFILE["SECRET_KEY"]
-SECRET_KEY_FALLBACKS = PROFILE["SECRET_KEY_FALLBACKS"]
-SIGNED_COOKIE_LEGACY_SALT_FALLBACK = PROFILE["SIGNED_COOKIE_LEGACY_SALT_FALLBACK"]
+globals().update({name: value for name, value in PROFILE.items() if value is not DJANGO_DEFAULT})
 
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -86,6 +88,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "conformance.urls"
 WSGI_APPLICATION = "conformance.wsgi.application"
+ASGI_APPLICATION = "conformance.asgi.application"
 
 # No database and no templates yet: the 404/500 pages are Django's built-in ones.
 DATABASES = {}

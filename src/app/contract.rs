@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Extension, FromRequest, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::Server;
 use super::isoformat;
 use crate::reference::cookies::Expires;
 use crate::reference::pyjson::{self, LoadsError};
@@ -20,7 +21,6 @@ use crate::reference::settings::text_of;
 use crate::reference::{PyText, Settings};
 
 /// The version whose behaviour the reference implements, as `django.get_version()` says it.
-const DJANGO_VERSION: &str = "5.2.19";
 
 const CONTRACT_ERROR: HeaderName = HeaderName::from_static("x-djc-contract-error");
 const CLOCK: HeaderName = HeaderName::from_static("x-djc-clock");
@@ -174,12 +174,16 @@ pub async fn not_found() -> Response {
 }
 
 /// `/__djc__/health`, any method.
-pub async fn health(State(settings): State<Arc<Settings>>) -> Response {
+pub async fn health(
+    State(settings): State<Arc<Settings>>,
+    Extension(server): Extension<Server>,
+) -> Response {
     json_response(
         StatusCode::OK,
         &json!({
             "implementation": "rust",
-            "django_version": DJANGO_VERSION,
+            "django_version": settings.django_version.release(),
+            "server": server.as_str(),
             // No Python beneath: the field is Django's.
             "python_version": null,
             "settings": settings.to_json(),

@@ -16,8 +16,10 @@ use serde_json::{Map, Value, json};
 use super::contract::{
     Args, Clock, JsonBody, ViewError, json_response, missing, py_repr, read_ops,
 };
+use super::Server;
 use crate::reference::cookies::{
-    CookieOptions, ResponseCookies, decode_cookie_header, get_signed_cookie, parse_cookie,
+    CookieOptions, ResponseCookies, asgi_cookie_header, decode_cookie_header, get_signed_cookie,
+    parse_cookie,
 };
 use crate::reference::settings::text_json;
 use crate::reference::signing::{self, Signer, SigningError, TimestampSigner};
@@ -198,6 +200,7 @@ impl SignedLookup {
 async fn read_cookies(
     State(settings): State<Arc<Settings>>,
     Extension(Clock(now)): Extension<Clock>,
+    Extension(server): Extension<Server>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ViewError> {
@@ -210,8 +213,7 @@ async fn read_cookies(
             SignedLookup::read(lookup).map_err(|e| e.within(&format!("signed[{index}]")))
         })
         .collect::<Result<_, _>>()?;
-    let header = wsgi_cookie_header(&headers);
-    let cookies = parse_cookies(header.as_deref());
+    let (cookie_header, cookies) = request_cookies(&headers, &settings, server);
     let signed: Vec<Value> = lookups
         .iter()
         .map(|lookup| lookup.run(&cookies, &settings, now))
@@ -219,29 +221,48 @@ async fn read_cookies(
     Ok(json_response(
         StatusCode::OK,
         &json!({
-            // `request.META["HTTP_COOKIE"]`: the server decoded the bytes as latin-1.
-            "cookie_header": header.as_deref().map(latin1),
+            "cookie_header": cookie_header,
             "cookies": cookies,
             "signed": signed,
         }),
     ))
 }
 
+/// `request.META["HTTP_COOKIE"]` (a latin-1 view of the bytes, either way) and
+/// `request.COOKIES`, as the server and Django's handler of `server` make them.
+fn request_cookies(
+    headers: &HeaderMap,
+    settings: &Settings,
+    server: Server,
+) -> (Option<String>, IndexMap<String, String>) {
+    let lines: Vec<&[u8]> = headers
+        .get_all(COOKIE)
+        .iter()
+        .map(|line| line.as_bytes())
+        .collect();
+    match server {
+        Server::Gunicorn => {
+            let header = wsgi_cookie_header(&lines);
+            let cookies = parse_cookie(&decode_cookie_header(header.as_deref().unwrap_or_default()));
+            (header.as_deref().map(latin1), cookies)
+        }
+        Server::Uvicorn => {
+            let header = asgi_cookie_header(settings.django_version, &lines);
+            let cookies = parse_cookie(header.as_deref().unwrap_or_default());
+            (header, cookies)
+        }
+    }
+}
+
 /// The `Cookie` header bytes as gunicorn puts them in the WSGI environ: repeated lines joined
 /// with `,` (which `parse_cookie` then reads as part of a value, as Django does).
-fn wsgi_cookie_header(headers: &HeaderMap) -> Option<Vec<u8>> {
-    let mut lines = headers.get_all(COOKIE).iter().map(|line| line.as_bytes());
-    let first = lines.next()?;
-    Some(lines.fold(first.to_vec(), |mut joined, line| {
+fn wsgi_cookie_header(lines: &[&[u8]]) -> Option<Vec<u8>> {
+    let (first, rest) = lines.split_first()?;
+    Some(rest.iter().fold(first.to_vec(), |mut joined, line| {
         joined.push(b',');
         joined.extend_from_slice(line);
         joined
     }))
-}
-
-/// `request.COOKIES`.
-fn parse_cookies(header: Option<&[u8]>) -> IndexMap<String, String> {
-    parse_cookie(&decode_cookie_header(header.unwrap_or_default()))
 }
 
 fn latin1(bytes: &[u8]) -> String {

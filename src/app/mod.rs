@@ -18,14 +18,15 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::{Extension, Router};
 use axum::body::HttpBody;
 use axum::extract::Request;
 use axum::http::header::{
-    CONTENT_LENGTH, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_LENGTH, CONTENT_TYPE, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::{Next, from_fn};
+use axum::extract::State;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::any;
 use hyper::server::conn::http1;
@@ -35,8 +36,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 
-use crate::reference::Settings;
 use crate::reference::cookies::ResponseCookies;
+use crate::reference::{DjangoVersion, Settings};
 
 const CROSS_ORIGIN_OPENER_POLICY: HeaderName =
     HeaderName::from_static("cross-origin-opener-policy");
@@ -44,11 +45,48 @@ const CROSS_ORIGIN_OPENER_POLICY: HeaderName =
 /// The page gunicorn sends instead of a response whose headers it cannot write: 141 bytes.
 const GUNICORN_ERROR_PAGE: &str = "<html>\n  <head>\n    <title>Internal Server Error</title>\n  </head>\n  <body>\n    <h1><p>Internal Server Error</p></h1>\n    \n  </body>\n</html>\n";
 
+/// uvicorn's own 500 body, for an exception before the response started.
+const UVICORN_ERROR_PAGE: &str = "Internal Server Error";
+
+/// The server a Django app runs under. Its handling of a response (the headers it refuses, the
+/// pages it sends instead, how it joins repeated request headers) reaches the client too, so the
+/// app emulates the one it is told.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Server {
+    /// gunicorn's sync-style WSGI server (gthread worker), with Django's WSGI handler.
+    #[default]
+    Gunicorn,
+    /// uvicorn with its h11 protocol, with Django's ASGI handler.
+    Uvicorn,
+}
+
+impl Server {
+    pub const ALL: [Server; 2] = [Server::Gunicorn, Server::Uvicorn];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Server::Gunicorn => "gunicorn",
+            Server::Uvicorn => "uvicorn",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Server> {
+        Server::ALL.into_iter().find(|server| server.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The app for one settings profile.
 ///
 /// Views and middleware leave `response.cookies` as a [`ResponseCookies`] in the response
 /// extensions; they become `Set-Cookie` headers after every other header, as in Django.
-pub fn router(settings: Settings) -> Router {
+pub fn router(settings: Settings, server: Server) -> Router {
+    let settings = Arc::new(settings);
     Router::new()
         .route("/__djc__/health", any(contract::health))
         .merge(cookies::routes())
@@ -56,13 +94,14 @@ pub fn router(settings: Settings) -> Router {
         .layer(
             // The first layer is the outermost: the WSGI handler, then settings.MIDDLEWARE.
             ServiceBuilder::new()
-                .layer(from_fn(write_cookies))
+                .layer(Extension(server))
+                .layer(from_fn_with_state(settings.clone(), write_cookies))
                 .layer(from_fn(contract::clock_middleware))
                 .layer(from_fn(security_middleware))
                 .layer(from_fn(common_middleware))
                 .layer(from_fn(x_frame_options_middleware)),
         )
-        .with_state(Arc::new(settings))
+        .with_state(settings)
 }
 
 /// Limits that keep the app up whatever its clients do.
@@ -98,15 +137,20 @@ impl Default for ServeLimits {
 
 /// Serves [`router`] on `listener`, one task per connection, with the default [`ServeLimits`].
 /// It runs until it is dropped.
-pub async fn serve(listener: TcpListener, settings: Settings) {
-    serve_with(listener, settings, ServeLimits::default()).await
+pub async fn serve(listener: TcpListener, settings: Settings, server: Server) {
+    serve_with(listener, settings, server, ServeLimits::default()).await
 }
 
 /// [`serve`] with the given limits. An accept that fails because the process is out of
 /// descriptors or memory is retried after a pause that grows to a second, as hyper-util's and
 /// axum's servers do: such a failure passes when connections close.
-pub async fn serve_with(listener: TcpListener, settings: Settings, limits: ServeLimits) {
-    let service = TowerToHyperService::new(router(settings));
+pub async fn serve_with(
+    listener: TcpListener,
+    settings: Settings,
+    server: Server,
+    limits: ServeLimits,
+) {
+    let service = TowerToHyperService::new(router(settings, server));
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     const FIRST_PAUSE: Duration = Duration::from_millis(5);
     let mut pause = FIRST_PAUSE;
@@ -159,34 +203,58 @@ fn is_client_error(error: &io::Error) -> bool {
     )
 }
 
-/// The WSGI handler and server: `response.cookies` become one `Set-Cookie` each, after the
-/// headers, in cookie order.
-async fn write_cookies(request: Request, next: Next) -> Response {
+/// Django's handler and the server: `response.cookies` become one `Set-Cookie` each, after the
+/// headers, in cookie order, encoded as the handler and server of `server` encode them.
+async fn write_cookies(
+    State(settings): State<Arc<Settings>>,
+    Extension(server): Extension<Server>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let Some(cookies) = response.extensions_mut().remove::<ResponseCookies>() else {
         return response;
     };
     for value in cookies.header_values() {
-        // A code point above U+00FF has no latin-1 byte: gunicorn refuses the header with its
-        // own page (checked against Django). Control characters never get here: the reference
-        // refuses them as http.cookies does.
-        match wsgi_header_bytes(&value).map(|bytes| HeaderValue::from_bytes(&bytes)) {
+        // Control characters never get here: the reference refuses them as http.cookies does.
+        let encoded = match server {
+            Server::Gunicorn => wsgi_header_bytes(&value),
+            Server::Uvicorn => asgi_cookie_bytes(&value, settings.django_version),
+        };
+        match encoded.map(|bytes| HeaderValue::from_bytes(&bytes)) {
             Some(Ok(value)) => response.headers_mut().append(SET_COOKIE, value),
-            _ => return gunicorn_error(),
+            _ => return server_error_page(server),
         };
     }
     response
 }
 
-/// gunicorn's own 500: `Content-Type: text/html` and `Content-Length`, nothing from Django.
-fn gunicorn_error() -> Response {
-    let mut response = contract::response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "text/html",
-        GUNICORN_ERROR_PAGE.to_owned(),
-    );
-    add_content_length(&mut response);
-    response
+/// The page the server sends when the response's headers cannot be written: nothing of
+/// Django's gets out. gunicorn's has a `Content-Length`; uvicorn's is sent chunked.
+fn server_error_page(server: Server) -> Response {
+    match server {
+        Server::Gunicorn => {
+            let mut response = contract::response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/html",
+                GUNICORN_ERROR_PAGE.to_owned(),
+            );
+            add_content_length(&mut response);
+            response
+        }
+        Server::Uvicorn => {
+            let chunks = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(
+                axum::body::Bytes::from_static(UVICORN_ERROR_PAGE.as_bytes()),
+            )]);
+            let mut response = Response::new(axum::body::Body::from_stream(chunks));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            response
+        }
+    }
 }
 
 /// A header value as gunicorn writes it: spaces and tabs stripped from both ends, then latin-1
@@ -198,6 +266,18 @@ fn wsgi_header_bytes(value: &str) -> Option<Vec<u8>> {
         .chars()
         .map(|c| u8::try_from(c).ok())
         .collect()
+}
+
+/// A `Set-Cookie` value as Django's ASGI handler encodes it: ASCII only (`encode("ascii")`),
+/// so a latin-1 letter in a path fails too (`None`); 5.2 also strips whitespace from both ends.
+fn asgi_cookie_bytes(value: &str, version: DjangoVersion) -> Option<Vec<u8>> {
+    if !value.is_ascii() {
+        return None;
+    }
+    Some(match version {
+        DjangoVersion::V5_2 => value.trim_ascii().as_bytes().to_vec(),
+        DjangoVersion::V6_1 => value.as_bytes().to_vec(),
+    })
 }
 
 /// `SecurityMiddleware.process_response` with the default settings.

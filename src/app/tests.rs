@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{ServeLimits, serve, serve_with, wsgi_header_bytes};
+use super::{ServeLimits, Server, serve, serve_with, wsgi_header_bytes};
 use crate::reference::Settings;
 
 const CLOCK: &str = "1700000000"; // Tue, 14 Nov 2023 22:13:20 GMT; b62 "1r31eq"
@@ -68,7 +68,7 @@ impl Reply {
 async fn start(settings: Settings) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, settings));
+    tokio::spawn(serve(listener, settings, Server::Gunicorn));
     address
 }
 
@@ -700,7 +700,12 @@ async fn idle_and_silent_connections_are_closed_and_the_connection_cap_holds() {
         max_connections: 2,
         idle_timeout: std::time::Duration::from_millis(300),
     };
-    tokio::spawn(serve_with(listener, Settings::default(), limits));
+    tokio::spawn(serve_with(
+        listener,
+        Settings::default(),
+        Server::Gunicorn,
+        limits,
+    ));
     // Two clients that connect and say nothing hold both connections.
     let mut silent = Vec::new();
     for _ in 0..2 {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::cell::Cell;
 use super::diff::Difference;
 use super::path::FieldGlob;
 use super::scenario::{IdGlob, LEDGER_FILE, Origin, ScenarioError, line_of, parse_toml, read};
@@ -33,6 +34,9 @@ struct LedgerFile {
 #[serde(deny_unknown_fields)]
 struct EntryFile {
     scenario: String,
+    /// Only these cells (`5.2/uvicorn`); every cell when absent.
+    #[serde(default)]
+    cells: Option<Vec<String>>,
     step: Option<usize>,
     field: String,
     class: DivergenceClass,
@@ -44,6 +48,8 @@ pub struct Entry {
     /// A scenario id; `*` matches within one path segment (`cookies/*`).
     pub scenario: String,
     scenario_pattern: IdGlob,
+    /// The cells it applies to; `None` for every cell.
+    pub cells: Option<Vec<Cell>>,
     pub step: Option<usize>,
     pub field: FieldGlob,
     pub class: DivergenceClass,
@@ -56,8 +62,13 @@ impl Entry {
         self.scenario_pattern.matches(id)
     }
 
-    pub fn explains(&self, id: &str, difference: &Difference) -> bool {
-        self.covers_scenario(id)
+    /// Whether it is about scenario `id` in `cell`.
+    pub fn covers(&self, id: &str, cell: Cell) -> bool {
+        self.covers_scenario(id) && self.cells.as_ref().is_none_or(|cells| cells.contains(&cell))
+    }
+
+    pub fn explains(&self, id: &str, cell: Cell, difference: &Difference) -> bool {
+        self.covers(id, cell)
             && self.step.is_none_or(|s| s == difference.step)
             && self.field.matches(&difference.path)
     }
@@ -80,11 +91,11 @@ impl Ledger {
         Ok(Ledger { entries })
     }
 
-    /// The first entry that explains `difference` in scenario `id`.
-    pub fn explain(&self, id: &str, difference: &Difference) -> Option<usize> {
+    /// The first entry that explains `difference` in scenario `id` in `cell`.
+    pub fn explain(&self, id: &str, cell: Cell, difference: &Difference) -> Option<usize> {
         self.entries
             .iter()
-            .position(|entry| entry.explains(id, difference))
+            .position(|entry| entry.explains(id, cell, difference))
     }
 }
 
@@ -109,8 +120,29 @@ fn load_file(file: &Path) -> Result<Vec<Entry>, ScenarioError> {
                 return Err(fail("a ledger entry needs a reason".to_owned()));
             }
             let field = FieldGlob::parse(&entry.field).map_err(|e| fail(e.to_string()))?;
+            let cells = entry
+                .cells
+                .map(|names| {
+                    names
+                        .iter()
+                        .map(|name| {
+                            Cell::parse(name).ok_or_else(|| {
+                                fail(format!(
+                                    "cells: {name:?} is no cell (cells are written like {})",
+                                    Cell::all()
+                                        .iter()
+                                        .map(|c| format!("\"{c}\""))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ))
+                            })
+                        })
+                        .collect::<Result<Vec<Cell>, ScenarioError>>()
+                })
+                .transpose()?;
             Ok(Entry {
                 scenario_pattern: IdGlob::new(&entry.scenario),
+                cells,
                 scenario: entry.scenario,
                 step: entry.step,
                 field,
@@ -153,14 +185,31 @@ mod tests {
     #[test]
     fn entries_match_scenario_step_and_field() {
         let ledger = ledger("[[divergence]]\nscenario = \"cookies/*\"\nstep = 2\nfield = \"body.**\"\nclass = \"bug\"\nreason = \"r\"\n").unwrap();
+        let cell = Cell::REFERENCE;
         assert_eq!(
-            ledger.explain("cookies/a", &difference(2, "body.x")),
+            ledger.explain("cookies/a", cell, &difference(2, "body.x")),
             Some(0)
         );
-        assert_eq!(ledger.explain("cookies/a", &difference(1, "body.x")), None);
-        assert_eq!(ledger.explain("cookies/a", &difference(2, "status")), None);
-        assert_eq!(ledger.explain("sessions/a", &difference(2, "body.x")), None);
+        assert_eq!(ledger.explain("cookies/a", cell, &difference(1, "body.x")), None);
+        assert_eq!(ledger.explain("cookies/a", cell, &difference(2, "status")), None);
+        assert_eq!(ledger.explain("sessions/a", cell, &difference(2, "body.x")), None);
         assert_eq!(ledger.entries[0].origin.line, 1);
+    }
+
+    #[test]
+    fn an_entry_with_cells_explains_only_those() {
+        let entries = ledger("[[divergence]]\nscenario = \"cookies/a\"\ncells = [\"5.2/uvicorn\", \"6.1/uvicorn\"]\nfield = \"status\"\nclass = \"unimplemented\"\nreason = \"r\"\n").unwrap();
+        for cell in Cell::all() {
+            let explained = entries.explain("cookies/a", cell, &difference(1, "status"));
+            assert_eq!(
+                explained.is_some(),
+                cell.server == crate::harness::cell::Server::Uvicorn,
+                "{cell}"
+            );
+        }
+        let err = ledger("[[divergence]]\nscenario = \"a/b\"\ncells = [\"5.2\"]\nfield = \"status\"\nclass = \"bug\"\nreason = \"r\"\n").unwrap_err();
+        assert!(err.message.contains("\"5.2\" is no cell"), "{err}");
+        assert!(err.message.contains("\"6.1/uvicorn\""), "{err}");
     }
 
     #[test]

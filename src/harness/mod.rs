@@ -2,6 +2,7 @@
 //! `djc` command line. It treats every target alike and writes only Django's output into
 //! snapshots.
 
+pub mod cell;
 pub mod cli;
 pub mod diff;
 pub mod files;

@@ -9,12 +9,13 @@ use std::time::Duration;
 use console::style;
 use serde_json::{Value, json};
 
+use super::cell::Cell;
 use super::diff::Difference;
 use super::files::{WholeFile, WriteError};
 use super::suite::{Mode, Outcome, RunResult, Status};
 
 /// The JSON report's layout version: it grows when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON report, written to one or more files as the run goes: each appears at its path,
 /// whole, when [`JsonReport::finish`] succeeds.
@@ -66,11 +67,15 @@ impl JsonReport {
 
     /// Ends the report with the summary and puts every file in place.
     pub fn finish(self, result: &RunResult) -> Result<(), WriteError> {
+        let cells: serde_json::Map<String, Value> = result
+            .provenance
+            .iter()
+            .map(|(cell, provenance)| (cell.to_string(), json!(provenance)))
+            .collect();
         let tail = format!(
-            "\n  ],\n  \"django_version\": {},\n  \"python_version\": {},\n  \"duration_s\": {},\n  \
+            "\n  ],\n  \"cells\": {},\n  \"duration_s\": {},\n  \
              \"summary\": {},\n  \"stale_ledger_entries\": {}\n}}\n",
-            json!(result.provenance.django_version),
-            json!(result.provenance.python_version),
+            Value::Object(cells),
             json!(result.duration_s),
             summary_json(result),
             json!(result.stale_ledger_entries),
@@ -84,6 +89,13 @@ impl JsonReport {
 }
 
 fn summary_json(result: &RunResult) -> Value {
+    let mut by_topic_and_cell: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for ((topic, cell), (agree, total)) in compliance(result) {
+        by_topic_and_cell
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(cell.to_string(), json!({"agree": agree, "scenarios": total}));
+    }
     json!({
         "scenarios": result.outcomes.len() + result.not_run,
         "passed": result.count(Status::Passed),
@@ -94,7 +106,58 @@ fn summary_json(result: &RunResult) -> Value {
         "not_run": result.not_run,
         "drifted": result.drifted(),
         "stale_ledger_entries": result.stale_ledger_entries.len(),
+        "by_topic_and_cell": by_topic_and_cell,
     })
+}
+
+/// For each topic and cell: how many scenarios the Rust app agrees with Django on (passed, or
+/// differing only as the ledger explains), and how many ran.
+fn compliance(result: &RunResult) -> BTreeMap<(&str, Cell), (usize, usize)> {
+    let mut table: BTreeMap<(&str, Cell), (usize, usize)> = BTreeMap::new();
+    for outcome in &result.outcomes {
+        let (agree, total) = table.entry((&outcome.topic, outcome.cell)).or_default();
+        *total += 1;
+        if matches!(outcome.status, Status::Passed | Status::Known) && outcome.drift.is_empty() {
+            *agree += 1;
+        }
+    }
+    table
+}
+
+/// The compliance table: a row per topic, a column per cell, `agree/ran` in each.
+fn compliance_text(result: &RunResult) -> String {
+    let table = compliance(result);
+    let mut cells: Vec<Cell> = table.keys().map(|(_, cell)| *cell).collect();
+    cells.sort();
+    cells.dedup();
+    let mut topics: Vec<&str> = table.keys().map(|(topic, _)| *topic).collect();
+    topics.dedup();
+    let mut out = String::new();
+    let _ = write!(out, "{:<22}", "Rust agrees, by cell");
+    for cell in &cells {
+        let _ = write!(out, "{:>15}", cell.to_string());
+    }
+    out.push('\n');
+    for topic in topics {
+        let _ = write!(out, "{topic:<22}");
+        for cell in &cells {
+            let entry = match table.get(&(topic, *cell)) {
+                Some((agree, total)) => {
+                    let text = format!("{agree}/{total}");
+                    let padded = format!("{text:>15}");
+                    if agree == total {
+                        padded
+                    } else {
+                        style(padded).red().to_string()
+                    }
+                }
+                None => format!("{:>15}", "-"),
+            };
+            out.push_str(&entry);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The differences of a divergence or of drift, each saying which side is which.
@@ -159,7 +222,7 @@ pub fn junit_report(result: &RunResult) -> Result<String, String> {
                 status
             }
         };
-        let mut case = TestCase::new(outcome.id.clone(), status);
+        let mut case = TestCase::new(outcome.name(), status);
         case.set_classname(outcome.topic.clone());
         case.set_time(Duration::from_secs_f64(outcome.duration_s));
         suites
@@ -214,6 +277,8 @@ pub fn summary_text(result: &RunResult) -> String {
         total_seconds += seconds;
     }
     line(&mut out, "total", &total, format!("{total_seconds:.2}s"));
+    out.push('\n');
+    out.push_str(&compliance_text(result));
     let _ = writeln!(
         out,
         "ran in {:.2}s of wall time, scenarios in parallel",
@@ -224,7 +289,7 @@ pub fn summary_text(result: &RunResult) -> String {
     if slowest.len() > 5 {
         let named: Vec<String> = slowest[..3]
             .iter()
-            .map(|o| format!("{} {:.2}s", o.id, o.duration_s))
+            .map(|o| format!("{} {:.2}s", o.name(), o.duration_s))
             .collect();
         let _ = writeln!(out, "slowest: {}", named.join(", "));
     }
@@ -237,12 +302,12 @@ pub fn summary_text(result: &RunResult) -> String {
         );
     }
     // One fault often fails many scenarios: print it once.
-    let mut errors: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut errors: Vec<(&str, Vec<String>)> = Vec::new();
     for outcome in result.outcomes.iter().filter(|o| o.status == Status::Error) {
         let error = outcome.error.as_deref().unwrap_or_default();
         match errors.iter_mut().find(|(text, _)| *text == error) {
-            Some((_, ids)) => ids.push(&outcome.id),
-            None => errors.push((error, vec![&outcome.id])),
+            Some((_, ids)) => ids.push(outcome.name()),
+            None => errors.push((error, vec![outcome.name()])),
         }
     }
     for (error, ids) in errors {
@@ -255,6 +320,11 @@ pub fn summary_text(result: &RunResult) -> String {
         );
     }
     for outcome in &result.outcomes {
+        let name = outcome.name();
+        let in_cell = format!(
+            "--django-version {} --server {}",
+            outcome.cell.django, outcome.cell.server
+        );
         if outcome.status == Status::Diverged {
             let unexplained = outcome
                 .divergences
@@ -263,18 +333,17 @@ pub fn summary_text(result: &RunResult) -> String {
                 .count();
             let _ = writeln!(
                 out,
-                "\n{} {}: {unexplained} unexplained differences (djc diff {})",
+                "\n{} {name}: {unexplained} unexplained differences (djc diff {})",
                 style("diverged").red().bold(),
-                outcome.id,
                 outcome.id
             );
         }
         if !outcome.drift.is_empty() {
             let _ = writeln!(
                 out,
-                "\n{} {}: live Django differs from its snapshot in {} fields (re-record with `djc record {}`)",
+                "\n{} {name}: live Django differs from its snapshot in {} fields (re-record with \
+                 `djc record {} {in_cell}`)",
                 style("drift").yellow().bold(),
-                outcome.id,
                 outcome.drift.len(),
                 outcome.id
             );
@@ -282,10 +351,9 @@ pub fn summary_text(result: &RunResult) -> String {
         if outcome.status == Status::Unrecorded {
             let _ = writeln!(
                 out,
-                "\n{} {}: Django and Rust agree, but there is no snapshot to hold it: \
-                 `djc record {}`, then review it",
+                "\n{} {name}: Django and Rust agree, but there is no snapshot to hold it: \
+                 `djc record {} {in_cell}`, then review it",
                 style("unrecorded").yellow().bold(),
-                outcome.id,
                 outcome.id
             );
         }
@@ -304,7 +372,7 @@ pub fn summary_text(result: &RunResult) -> String {
 }
 
 /// Up to five ids, then how many more.
-fn name_some(ids: &[&str]) -> String {
+fn name_some(ids: &[String]) -> String {
     const SHOWN: usize = 5;
     match ids.len() {
         n if n <= SHOWN => ids.join(", "),
@@ -335,9 +403,11 @@ pub fn diff_text(report: &Value, only: Option<&[String]>) -> Result<(String, boo
         differences |= has_differences(scenario);
         let _ = writeln!(
             out,
-            "{} {} ({})",
+            "{} {} [{}/{}] ({})",
             style("scenario").bold(),
             scenario["id"].as_str().unwrap_or_default(),
+            scenario["django_version"].as_str().unwrap_or_default(),
+            scenario["server"].as_str().unwrap_or_default(),
             scenario["status"].as_str().unwrap_or_default()
         );
         if let Some(error) = scenario["error"].as_str() {

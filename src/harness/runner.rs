@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use url::Url;
 
+use super::cell::Cell;
 use super::jar::Jar;
 use super::normalize::Normalizer;
 use super::observe::{Response, SignedDecoder, observe_step};
@@ -61,17 +62,19 @@ impl Runner {
         Runner { profiles, http }
     }
 
-    /// Runs `scenario` with `under_test` receiving every step that is not pinned elsewhere.
-    /// `namespace` keeps this run's server-side state apart from every other run's.
+    /// Runs `scenario` in `cell` with `under_test` receiving every step that is not pinned
+    /// elsewhere. `namespace` keeps this run's server-side state apart from every other run's.
     pub async fn run(
         &self,
         scenario: &Scenario,
+        cell: Cell,
         under_test: TargetKind,
         targets: &Targets,
         namespace: &str,
     ) -> Result<Transcript, String> {
         let profile = self.profile(scenario)?;
-        let settings = Settings::with_overrides(&Value::Object(profile.settings.clone()))
+        let settings =
+            Settings::with_overrides_for(cell.django, &Value::Object(profile.settings.clone()))
             .map_err(|e| format!("profile {:?}: {e}", profile.name))?;
         let decoder = SignedDecoder {
             settings,
@@ -93,7 +96,10 @@ impl Runner {
                 ))
             })?;
             // Not tied to the step: a target that cannot start fails every scenario alike.
-            let instance = target.instance(profile).await.map_err(|e| e.to_string())?;
+            let instance = target
+                .instance(cell, profile)
+                .await
+                .map_err(|e| e.to_string())?;
             if kind == under_test {
                 provenance.clone_from(&instance.provenance);
             }
@@ -107,7 +113,7 @@ impl Runner {
             let (url, response) = match self.send(step, &instance, jar, clock, namespace).await {
                 Ok(sent) => sent,
                 // The target may know why (its process exited): that says more than the socket.
-                Err(error) => match target.diagnose(profile).await {
+                Err(error) => match target.diagnose(cell, profile).await {
                     Some(cause) => return Err(at(format!("{error}: {cause}"))),
                     None => return Err(at(error)),
                 },

@@ -1,13 +1,22 @@
-//! Golden snapshots: Django's records, one per scenario at `snapshots/<topic>/<name>.snap`, in
-//! insta's file format so that `cargo insta review` and `cargo insta accept` work on them. Only
-//! `djc record` writes them, from Django runs. djc renders the format itself and writes each file
-//! whole or not at all (insta's assertion macro rewrites a file in place); insta reads them back.
+//! Golden snapshots: Django's records, in insta's file format so that `cargo insta review` and
+//! `cargo insta accept` work on them. Only `djc record` writes them, from Django runs. djc renders
+//! the format itself and writes each file whole or not at all (insta's assertion macro rewrites a
+//! file in place); insta reads them back.
+//!
+//! Each cell of the matrix has its own truth, but most behaviour is the same in every cell, so
+//! a record is stored once: `snapshots/<topic>/<name>.snap` holds the record of the reference
+//! cell (5.2/gunicorn) and of every cell whose record is the same, listed in its header
+//! (`info.cells`, with the Django and Python each was recorded on); a cell whose record differs
+//! has its own file beside it, `<name>@<cell>.snap` (`set_cookie@6.1-uvicorn.snap`). So a
+//! reviewer sees where cells differ by the files that exist, and diffs them like any file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use insta::internals::Content;
 use serde_json::{Value, json};
 
+use super::cell::Cell;
 use super::files::{self, MAX_SNAPSHOT_BYTES};
 use super::scenario::Scenario;
 use super::targets::Provenance;
@@ -20,21 +29,37 @@ pub fn golden_value(scenario: &Scenario, steps: &[Value]) -> Value {
 /// The header's `source`: the file that writes snapshots, as insta names the code behind one.
 const SOURCE: &str = "src/harness/snapshot.rs";
 
-/// An accepted snapshot.
+/// An accepted record of one cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Golden {
     pub steps: Vec<Value>,
     pub provenance: Provenance,
 }
 
-/// How recording a scenario left its snapshot.
+/// One snapshot file: a record and the cells it is the truth of.
+#[derive(Debug, Clone, PartialEq)]
+struct SnapshotFile {
+    steps: Vec<Value>,
+    cells: BTreeMap<Cell, Provenance>,
+}
+
+/// How recording a cell of a scenario left its snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
     Unchanged,
     /// A new or changed record waits for review at this path.
     Pending(PathBuf),
-    /// Written over the accepted snapshot (`djc record --accept`).
+    /// Written over the accepted snapshot (`djc record --accept`), or stored in another file
+    /// without change (it is already reviewed).
     Accepted,
+}
+
+/// A cell's new record, to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellRecord {
+    pub cell: Cell,
+    pub steps: Vec<Value>,
+    pub provenance: Provenance,
 }
 
 pub struct SnapshotStore {
@@ -46,57 +71,176 @@ impl SnapshotStore {
         SnapshotStore { dir }
     }
 
+    /// The file shared by the cells whose records agree.
     pub fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.snap"))
     }
 
-    /// The accepted snapshot of scenario `id`, if it was recorded.
-    pub fn read(&self, id: &str) -> Result<Option<Golden>, String> {
-        let path = self.path(id);
-        read_golden(&path)
+    /// The file of a cell whose record differs from the shared one.
+    pub fn cell_path(&self, id: &str, cell: Cell) -> PathBuf {
+        self.dir.join(format!("{id}@{}.snap", cell.file_tag()))
+    }
+
+    /// The accepted record of scenario `id` in `cell`, if that cell was recorded: its own file,
+    /// else the shared file when its header lists the cell.
+    pub fn read(&self, id: &str, cell: Cell) -> Result<Option<Golden>, String> {
+        let own = self.cell_path(id, cell);
+        let (path, file) = match self.read_file(&own)? {
+            Some(file) => (own, file),
+            None => {
+                let shared = self.path(id);
+                match self.read_file(&shared)? {
+                    Some(file) => (shared, file),
+                    None => return Ok(None),
+                }
+            }
+        };
+        match file.cells.get(&cell) {
+            Some(provenance) => Ok(Some(Golden {
+                steps: file.steps,
+                provenance: provenance.clone(),
+            })),
+            None if path == self.path(id) => Ok(None),
+            None => Err(format!(
+                "{}: its header does not list the cell {cell} (re-record it with `djc record`)",
+                path.display()
+            )),
+        }
+    }
+
+    fn read_file(&self, path: &Path) -> Result<Option<SnapshotFile>, String> {
+        read_snapshot(path)
             .map_err(|e| format!("{}: {e} (re-record it with `djc record`)", path.display()))
     }
 
-    /// Writes Django's record: over the accepted snapshot with `accept`, else as a pending
-    /// `.snap.new` beside it when it differs (insta's review flow). A stale pending file goes.
+    /// Stores the new records of some cells of `scenario`, beside what the other cells have:
+    /// the shared file takes the reference cell's record (or, without it, the first cell's) and
+    /// every cell that agrees with it; each other cell gets its own file, and a cell's own file
+    /// goes once it agrees. A file whose record some of its cells did not have accepted waits for
+    /// review as `.snap.new` (insta's flow) unless `accept`; a file whose record each of its
+    /// cells already had is written at once.
     pub fn write(
         &self,
         scenario: &Scenario,
-        steps: &[Value],
-        provenance: &Provenance,
+        records: &[CellRecord],
         accept: bool,
-    ) -> Result<Written, String> {
-        let target = self.path(&scenario.id);
-        let pending = target.with_extension("snap.new");
-        let unchanged = read_golden(&target).ok().flatten().is_some_and(|golden| {
-            golden.steps.as_slice() == steps && golden.provenance == *provenance
-        });
-        let written = if unchanged {
-            Written::Unchanged
-        } else {
-            let text = render(scenario, steps, provenance);
-            let (path, written) = if accept {
-                (&target, Written::Accepted)
-            } else {
-                (&pending, Written::Pending(pending.clone()))
-            };
-            files::write_whole(path, text.as_bytes()).map_err(|e| e.to_string())?;
-            written
-        };
-        if written != Written::Pending(pending.clone()) {
-            match std::fs::remove_file(&pending) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(format!("cannot remove {}: {e}", pending.display()));
-                }
-                _ => {}
+    ) -> Result<Vec<(Cell, Written)>, String> {
+        let id = &scenario.id;
+        let shared_path = self.path(id);
+        let mut files: BTreeMap<PathBuf, SnapshotFile> = BTreeMap::new();
+        if let Some(file) = self.read_file(&shared_path)? {
+            files.insert(shared_path.clone(), file);
+        }
+        for cell in Cell::all() {
+            let path = self.cell_path(id, cell);
+            if let Some(file) = self.read_file(&path)? {
+                files.insert(path, file);
             }
         }
-        Ok(written)
+        // Each cell's accepted truth: its own file wins over the shared one.
+        let mut accepted: BTreeMap<Cell, (Vec<Value>, Provenance)> = BTreeMap::new();
+        for (path, file) in &files {
+            for (cell, provenance) in &file.cells {
+                if path == &shared_path && accepted.contains_key(cell) {
+                    continue;
+                }
+                accepted.insert(*cell, (file.steps.clone(), provenance.clone()));
+            }
+        }
+        let mut truth = accepted.clone();
+        for record in records {
+            truth.insert(
+                record.cell,
+                (record.steps.clone(), record.provenance.clone()),
+            );
+        }
+        let Some(shared_steps) = truth
+            .get(&Cell::REFERENCE)
+            .or_else(|| truth.values().next())
+            .map(|(steps, _)| steps.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        let mut layout: BTreeMap<PathBuf, SnapshotFile> = BTreeMap::new();
+        for (cell, (steps, provenance)) in &truth {
+            let path = if *steps == shared_steps {
+                shared_path.clone()
+            } else {
+                self.cell_path(id, *cell)
+            };
+            layout
+                .entry(path)
+                .or_insert_with(|| SnapshotFile {
+                    steps: steps.clone(),
+                    cells: BTreeMap::new(),
+                })
+                .cells
+                .insert(*cell, provenance.clone());
+        }
+        let mut pending_files = BTreeMap::new();
+        for (path, file) in &layout {
+            if files.get(path) == Some(file) {
+                continue;
+            }
+            let reviewed = file
+                .cells
+                .keys()
+                .all(|cell| accepted.get(cell).is_some_and(|(steps, _)| *steps == file.steps));
+            let text = render(scenario, &file.steps, &file.cells);
+            let pending = path.with_extension("snap.new");
+            if accept || reviewed {
+                files::write_whole(path, text.as_bytes()).map_err(|e| e.to_string())?;
+                remove_if_there(&pending)?;
+            } else {
+                files::write_whole(&pending, text.as_bytes()).map_err(|e| e.to_string())?;
+                pending_files.insert(path.clone(), pending);
+            }
+        }
+        for path in files.keys() {
+            if !layout.contains_key(path) {
+                remove_if_there(path)?;
+                remove_if_there(&path.with_extension("snap.new"))?;
+            }
+        }
+        for (path, _) in &layout {
+            if files.get(path) == layout.get(path) {
+                remove_if_there(&path.with_extension("snap.new"))?;
+            }
+        }
+        Ok(records
+            .iter()
+            .map(|record| {
+                let before = accepted.get(&record.cell);
+                let now = (record.steps.clone(), record.provenance.clone());
+                let written = if before == Some(&now) {
+                    Written::Unchanged
+                } else {
+                    let home = layout
+                        .iter()
+                        .find(|(_, file)| file.cells.contains_key(&record.cell))
+                        .map(|(path, _)| path);
+                    match home.and_then(|path| pending_files.get(path)) {
+                        Some(pending) => Written::Pending(pending.clone()),
+                        None => Written::Accepted,
+                    }
+                };
+                (record.cell, written)
+            })
+            .collect())
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<(), String> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 
 /// Reads a snapshot file with insta, checked first to be a regular file of bounded size.
-fn read_golden(path: &Path) -> Result<Option<Golden>, String> {
+fn read_snapshot(path: &Path) -> Result<Option<SnapshotFile>, String> {
     match files::check_readable(path, MAX_SNAPSHOT_BYTES) {
         Err(files::ReadError::NotFound) => return Ok(None),
         Err(e) => return Err(e.to_string()),
@@ -119,42 +263,62 @@ fn read_golden(path: &Path) -> Result<Option<Golden>, String> {
     }
     .ok_or("the snapshot has no steps")?;
     let info = snapshot.metadata().private_info();
-    let field = |name: &str| info.and_then(|info| map_str(info, name));
-    Ok(Some(Golden {
-        steps,
-        provenance: Provenance {
-            django_version: field("django_version")
-                .ok_or("the snapshot header has no info.django_version")?,
-            python_version: field("python_version"),
-        },
-    }))
+    let Some(Content::Map(entries)) = info.and_then(|info| map_get(info, "cells")) else {
+        return Err("the snapshot header has no info.cells".into());
+    };
+    let mut cells = BTreeMap::new();
+    for (name, recorded) in entries {
+        let name = name.resolve_inner().as_str().unwrap_or_default();
+        let cell = Cell::parse(name)
+            .ok_or_else(|| format!("info.cells names {name:?}, which is no cell"))?;
+        let field = |key: &str| {
+            map_get(recorded, key).and_then(|value| value.resolve_inner().as_str().map(str::to_owned))
+        };
+        cells.insert(
+            cell,
+            Provenance {
+                django_version: field("django_version")
+                    .ok_or_else(|| format!("info.cells.{name} has no django_version"))?,
+                python_version: field("python_version"),
+            },
+        );
+    }
+    Ok(Some(SnapshotFile { steps, cells }))
 }
 
-/// The string at `key` of an insta map, if there is one.
-fn map_str(content: &Content, key: &str) -> Option<String> {
+/// The value at `key` of an insta map, if there is one.
+fn map_get<'a>(content: &'a Content, key: &str) -> Option<&'a Content> {
     let Content::Map(entries) = content.resolve_inner() else {
         return None;
     };
     entries
         .iter()
         .find(|(k, _)| k.as_str() == Some(key))
-        .and_then(|(_, value)| value.resolve_inner().as_str().map(str::to_owned))
+        .map(|(_, value)| value.resolve_inner())
 }
 
 /// The snapshot file as insta writes it: a YAML header, then the value as insta's pretty JSON.
-fn render(scenario: &Scenario, steps: &[Value], provenance: &Provenance) -> String {
-    let python = provenance
-        .python_version
-        .as_deref()
-        .map_or("~".to_owned(), yaml_scalar);
+fn render(scenario: &Scenario, steps: &[Value], cells: &BTreeMap<Cell, Provenance>) -> String {
     let mut text = format!(
-        "---\nsource: {}\ndescription: {}\ninfo:\n  django_version: {}\n  python_version: {python}\n\
-         input_file: {}\n---\n",
+        "---\nsource: {}\ndescription: {}\ninfo:\n  cells:\n",
         yaml_scalar(SOURCE),
         yaml_scalar(&scenario.description),
-        yaml_scalar(&provenance.django_version),
-        yaml_scalar(&scenario.file.to_string_lossy()),
     );
+    for (cell, provenance) in cells {
+        let python = provenance
+            .python_version
+            .as_deref()
+            .map_or("~".to_owned(), yaml_scalar);
+        text.push_str(&format!(
+            "    {}:\n      django_version: {}\n      python_version: {python}\n",
+            yaml_scalar(&cell.to_string()),
+            yaml_scalar(&provenance.django_version),
+        ));
+    }
+    text.push_str(&format!(
+        "input_file: {}\n---\n",
+        yaml_scalar(&scenario.file.to_string_lossy())
+    ));
     write_json(&mut text, &golden_value(scenario, steps), 0);
     text.push('\n');
     text
@@ -264,117 +428,176 @@ fn push_quoted(out: &mut String, text: &str, escape_del: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::cell::{DjangoVersion, Server};
 
     fn repo() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
+    const UVICORN_61: Cell = Cell {
+        django: DjangoVersion::V6_1,
+        server: Server::Uvicorn,
+    };
+
+    fn record(cell: Cell, steps: &[Value], django: &str) -> CellRecord {
+        CellRecord {
+            cell,
+            steps: steps.to_vec(),
+            provenance: Provenance {
+                django_version: django.into(),
+                python_version: Some("3.11.2".into()),
+            },
+        }
+    }
+
+    fn scenario(dir: &Path, name: &str, text: &str) -> Scenario {
+        let file = dir.join(format!("cookies/{name}.toml"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        crate::harness::scenario::load(dir, &file).unwrap()
+    }
+
     #[test]
     fn every_committed_snapshot_renders_back_byte_for_byte() {
-        // The committed snapshots were written by insta itself: rendering what they hold must
-        // give the same bytes, or djc's files would differ from insta's.
+        // What djc writes must read back as the same record, byte for byte: no field of the
+        // format is lost on the way.
         let roots = [repo().join("scenarios")];
         let store = SnapshotStore::new(repo().join("snapshots"));
         let scenarios = crate::harness::scenario::load_all(&roots, &[]).unwrap();
         assert!(scenarios.len() > 50);
+        let mut checked = 0;
         for mut scenario in scenarios {
-            let path = store.path(&scenario.id);
-            let golden = store.read(&scenario.id).unwrap().expect("recorded");
             // Snapshots name their scenario file relative to the project.
             scenario.file = scenario.file.strip_prefix(repo()).unwrap().to_owned();
-            let rendered = render(&scenario, &golden.steps, &golden.provenance);
-            assert_eq!(
-                rendered,
-                std::fs::read_to_string(&path).unwrap(),
-                "{}",
-                path.display()
+            let paths = std::iter::once(store.path(&scenario.id))
+                .chain(Cell::all().into_iter().map(|cell| store.cell_path(&scenario.id, cell)));
+            for path in paths {
+                let Some(file) = read_snapshot(&path).unwrap() else {
+                    continue;
+                };
+                let rendered = render(&scenario, &file.steps, &file.cells);
+                assert_eq!(
+                    rendered,
+                    std::fs::read_to_string(&path).unwrap(),
+                    "{}",
+                    path.display()
+                );
+                checked += 1;
+            }
+            assert!(
+                store.read(&scenario.id, Cell::REFERENCE).unwrap().is_some(),
+                "{} has a record of the reference cell",
+                scenario.id
             );
         }
+        assert!(checked > 50);
     }
 
     #[test]
     fn insta_reads_what_djc_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("cookies/odd.toml");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(
-            &file,
+        let scenario = scenario(
+            dir.path(),
+            "odd",
             "description = \"yes: a \\\"quoted\\\" line\\nand a second, with \\u0001\"\n\
              [[step]]\npath = \"/\"\n",
-        )
-        .unwrap();
-        let scenario = crate::harness::scenario::load(dir.path(), &file).unwrap();
-        let steps = vec![json!({"age": 1e20, "n": -3, "s": "\u{7f}é\"\\\n", "x": []})];
-        let provenance = Provenance {
-            django_version: "5.2".into(),
-            python_version: None,
-        };
-        let store = SnapshotStore::new(dir.path().join("snapshots"));
-        assert_eq!(
-            store.write(&scenario, &steps, &provenance, true),
-            Ok(Written::Accepted)
         );
-        let path = store.path("cookies/odd");
-        let snapshot = insta::Snapshot::from_file(&path).unwrap();
+        let steps = vec![json!({"age": 1e20, "n": -3, "s": "\u{7f}é\"\\\n", "x": []})];
+        let store = SnapshotStore::new(dir.path().join("snapshots"));
+        let first = record(Cell::REFERENCE, &steps, "5.2.19");
+        assert_eq!(
+            store.write(&scenario, std::slice::from_ref(&first), true),
+            Ok(vec![(Cell::REFERENCE, Written::Accepted)])
+        );
+        let snapshot = insta::Snapshot::from_file(&store.path("cookies/odd")).unwrap();
         assert_eq!(
             snapshot.metadata().description(),
             Some(scenario.description.as_str())
         );
         assert_eq!(
             snapshot.metadata().input_file(),
-            Some(file.to_str().unwrap())
+            Some(scenario.file.to_str().unwrap())
         );
-        let golden = store.read("cookies/odd").unwrap().unwrap();
+        let golden = store.read("cookies/odd", Cell::REFERENCE).unwrap().unwrap();
+        assert_eq!((golden.steps, golden.provenance), (steps, first.provenance.clone()));
+        assert_eq!(store.read("cookies/odd", UVICORN_61).unwrap(), None);
         assert_eq!(
-            (golden.steps, golden.provenance),
-            (steps.clone(), provenance.clone())
+            store.write(&scenario, &[first], false),
+            Ok(vec![(Cell::REFERENCE, Written::Unchanged)])
         );
+    }
+
+    #[test]
+    fn cells_that_agree_share_one_file_and_a_cell_that_differs_gets_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = scenario(dir.path(), "a", "[[step]]\npath = \"/\"\n");
+        let store = SnapshotStore::new(dir.path().join("snapshots"));
+        let (same, other) = (vec![json!({"status": 200})], vec![json!({"status": 500})]);
+        let records: Vec<CellRecord> = Cell::all()
+            .into_iter()
+            .map(|cell| {
+                let steps = if cell == UVICORN_61 { &other } else { &same };
+                record(cell, steps, cell.django.release())
+            })
+            .collect();
+        store.write(&scenario, &records, true).unwrap();
+        let own = store.cell_path("cookies/a", UVICORN_61);
+        assert!(own.ends_with("cookies/a@6.1-uvicorn.snap"), "{}", own.display());
+        let shared = read_snapshot(&store.path("cookies/a")).unwrap().unwrap();
+        assert_eq!(shared.cells.len(), 3, "three cells share the file");
+        for cell in Cell::all() {
+            let golden = store.read("cookies/a", cell).unwrap().unwrap();
+            assert_eq!(golden.steps, if cell == UVICORN_61 { other.clone() } else { same.clone() });
+            assert_eq!(golden.provenance.django_version, cell.django.release());
+        }
+        // Once the cell agrees again, its own file goes and the shared one lists it.
+        let agrees = record(UVICORN_61, &same, "6.1.3");
         assert_eq!(
-            store.write(&scenario, &steps, &provenance, false),
-            Ok(Written::Unchanged)
+            store.write(&scenario, &[agrees], false),
+            Ok(vec![(UVICORN_61, Written::Accepted)]),
+            "a record already reviewed for other cells needs no review"
         );
+        assert!(!own.exists());
+        let shared = read_snapshot(&store.path("cookies/a")).unwrap().unwrap();
+        assert_eq!(shared.cells.len(), 4);
     }
 
     #[test]
     fn a_change_waits_for_review_and_acceptance_clears_it() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("cookies/a.toml");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, "[[step]]\npath = \"/\"\n").unwrap();
-        let scenario = crate::harness::scenario::load(dir.path(), &file).unwrap();
+        let scenario = scenario(dir.path(), "a", "[[step]]\npath = \"/\"\n");
         let store = SnapshotStore::new(dir.path().join("snapshots"));
-        let provenance = Provenance {
-            django_version: "5.2".into(),
-            python_version: Some("3.11.2".into()),
-        };
         let (first, second) = (vec![json!({"status": 200})], vec![json!({"status": 500})]);
-        store.write(&scenario, &first, &provenance, true).unwrap();
+        let both = |steps: &[Value]| {
+            [Cell::REFERENCE, UVICORN_61].map(|cell| record(cell, steps, "5.2.19"))
+        };
+        store.write(&scenario, &both(&first), true).unwrap();
         let pending = store.path("cookies/a").with_extension("snap.new");
+        let written = store.write(&scenario, &both(&second), false).unwrap();
+        assert_eq!(written[0], (Cell::REFERENCE, Written::Pending(pending.clone())));
         assert_eq!(
-            store.write(&scenario, &second, &provenance, false),
-            Ok(Written::Pending(pending.clone()))
+            store.read("cookies/a", Cell::REFERENCE).unwrap().unwrap().steps,
+            first
         );
-        assert_eq!(store.read("cookies/a").unwrap().unwrap().steps, first);
         assert!(pending.exists());
-        store.write(&scenario, &second, &provenance, true).unwrap();
+        store.write(&scenario, &both(&second), true).unwrap();
         assert!(!pending.exists(), "accepting removes the pending file");
-        assert_eq!(store.read("cookies/a").unwrap().unwrap().steps, second);
+        assert_eq!(
+            store.read("cookies/a", UVICORN_61).unwrap().unwrap().steps,
+            second
+        );
     }
 
     #[test]
     fn a_failed_write_names_the_real_cause() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("cookies/a.toml");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, "[[step]]\npath = \"/\"\n").unwrap();
-        let scenario = crate::harness::scenario::load(dir.path(), &file).unwrap();
+        let scenario = scenario(dir.path(), "a", "[[step]]\npath = \"/\"\n");
         // A file where the snapshots' topic folder should be.
         std::fs::create_dir_all(dir.path().join("snapshots")).unwrap();
         std::fs::write(dir.path().join("snapshots/cookies"), "in the way").unwrap();
         let store = SnapshotStore::new(dir.path().join("snapshots"));
-        let provenance = Provenance::default();
         let error = store
-            .write(&scenario, &[json!({})], &provenance, true)
+            .write(&scenario, &[record(Cell::REFERENCE, &[json!({})], "5.2.19")], true)
             .unwrap_err();
         assert!(error.contains("snapshots/cookies/a.snap"), "{error}");
         assert!(!error.contains("INSTA"), "{error}");

@@ -1,5 +1,5 @@
-//! A run over many scenarios: each scenario's Django record (live, or its snapshot offline) is
-//! compared with the Rust app's, differences are explained by the ledger or reported, and live
+//! A run over many scenarios in the cells of the matrix: each scenario's Django record in a cell
+//! (live, or that cell's snapshot offline) is compared with the Rust app's emulating that cell, differences are explained by the ledger or reported, and live
 //! Django is checked against its snapshot (drift). Scenarios run in parallel; a fault in one is
 //! that scenario's error, never the run's.
 
@@ -11,13 +11,14 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::cell::Cell;
 use super::diff::{Difference, diff_transcripts};
 use super::ledger::{DivergenceClass, Ledger};
 use super::normalize::suggest_pattern;
 use super::panics::{Panic, catch_panic};
 use super::runner::{Runner, Targets};
 use super::scenario::Scenario;
-use super::snapshot::{SnapshotStore, Written};
+use super::snapshot::{CellRecord, SnapshotStore, Written};
 use super::targets::{Provenance, TargetKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,6 +61,9 @@ pub struct Known {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub id: String,
+    /// The Django version and server it ran in (`django_version`, `server` in the report).
+    #[serde(flatten)]
+    pub cell: Cell,
     pub topic: String,
     pub tags: Vec<String>,
     pub profile: String,
@@ -100,6 +104,8 @@ impl Outcome {
 
 pub struct Suite {
     pub runner: Runner,
+    /// Every scenario runs in each of these cells.
+    pub cells: Vec<Cell>,
     pub targets: Targets,
     pub ledger: Ledger,
     pub snapshots: SnapshotStore,
@@ -111,13 +117,14 @@ pub struct Suite {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
-    /// Where Django's side came from: the live instance, or the snapshots offline.
-    pub provenance: Provenance,
+    /// Where Django's side came from in each cell: the live instance, or the snapshots offline.
+    pub provenance: BTreeMap<Cell, Provenance>,
     pub mode: Mode,
-    /// Every scenario that ran, in the order given, without its records (they were handed to
-    /// the caller one by one and are not kept: memory stays flat however large the suite).
+    /// Every scenario that ran in each cell, in the order given (a scenario's cells together),
+    /// without its records (they were handed to the caller one by one and are not kept: memory
+    /// stays flat however large the suite).
     pub outcomes: Vec<Outcome>,
-    /// Scenarios not started because `fail_fast` stopped the run.
+    /// Scenario runs (a scenario in a cell) not started because `fail_fast` stopped the run.
     pub not_run: usize,
     pub stale_ledger_entries: Vec<StaleEntry>,
     /// Seconds from the first scenario's start to the last one's end.
@@ -150,33 +157,38 @@ pub async fn run(
     mut each: impl FnMut(&Outcome),
 ) -> RunResult {
     let started = Instant::now();
-    let total = scenarios.len();
     let selected: Vec<(String, String)> = scenarios
         .iter()
         .map(|s| (s.id.clone(), s.topic.clone()))
         .collect();
-    let mut queue = scenarios.into_iter().enumerate();
+    let cells = suite.cells.clone();
+    let total = scenarios.len() * cells.len();
+    let mut queue = scenarios
+        .into_iter()
+        .map(Arc::new)
+        .flat_map(|scenario| cells.iter().map(move |&cell| (scenario.clone(), cell)))
+        .enumerate();
     let mut tasks = tokio::task::JoinSet::new();
     let mut finished: BTreeMap<usize, Outcome> = BTreeMap::new();
     let mut outcomes = Vec::with_capacity(total);
-    let mut provenance = Provenance::default();
+    let mut provenance = BTreeMap::new();
     let mut stopping = false;
     loop {
         while !stopping && tasks.len() < suite.jobs.max(1) {
-            let Some((index, scenario)) = queue.next() else {
+            let Some((index, (scenario, cell))) = queue.next() else {
                 break;
             };
             let suite = suite.clone();
             tasks.spawn(async move {
                 let started = Instant::now();
-                let (mut outcome, provenance) = match catch_panic(run_one(&suite, &scenario)).await
-                {
-                    Ok(ran) => ran,
-                    Err(panic) => (
-                        Outcome::error(&scenario, djc_fault(&panic)),
-                        Provenance::default(),
-                    ),
-                };
+                let (mut outcome, provenance) =
+                    match catch_panic(run_one(&suite, &scenario, cell)).await {
+                        Ok(ran) => ran,
+                        Err(panic) => (
+                            Outcome::error(&scenario, cell, djc_fault(&panic)),
+                            Provenance::default(),
+                        ),
+                    };
                 outcome.duration_s = started.elapsed().as_secs_f64();
                 (index, outcome, provenance)
             });
@@ -186,8 +198,8 @@ pub async fn run(
             break;
         };
         let (index, outcome, version) = joined.expect("a scenario task ends with its outcome");
-        if provenance.django_version.is_empty() {
-            provenance = version;
+        if !version.django_version.is_empty() {
+            provenance.entry(outcome.cell).or_insert(version);
         }
         stopping |= suite.fail_fast && outcome.failed();
         finished.insert(index, outcome);
@@ -222,9 +234,14 @@ pub async fn run(
 static RUN_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A namespace no other run of this process or another shares.
-pub fn namespace(scenario: &Scenario, target: TargetKind) -> String {
+pub fn namespace(scenario: &Scenario, cell: Cell, target: TargetKind) -> String {
     let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{}@{target}-{}-{n}", scenario.id, std::process::id())
+    format!(
+        "{}@{}-{target}-{}-{n}",
+        scenario.id,
+        cell.file_tag(),
+        std::process::id()
+    )
 }
 
 /// The error of a scenario during which djc itself panicked.
@@ -234,9 +251,10 @@ pub fn djc_fault(panic: &Panic) -> String {
 
 impl Outcome {
     /// Nothing known yet: an error until a comparison says otherwise.
-    fn new(scenario: &Scenario) -> Outcome {
+    fn new(scenario: &Scenario, cell: Cell) -> Outcome {
         Outcome {
             id: scenario.id.clone(),
+            cell,
             topic: scenario.topic.clone(),
             tags: scenario.tags.clone(),
             profile: scenario.profile.clone(),
@@ -252,18 +270,23 @@ impl Outcome {
         }
     }
 
-    /// A scenario that could not be compared, and why.
-    fn error(scenario: &Scenario, error: String) -> Outcome {
+    /// A scenario that could not be compared in `cell`, and why.
+    fn error(scenario: &Scenario, cell: Cell, error: String) -> Outcome {
         Outcome {
             error: Some(error),
-            ..Outcome::new(scenario)
+            ..Outcome::new(scenario, cell)
         }
+    }
+
+    /// `cookies/a [5.2/gunicorn]`: the scenario and its cell, for people.
+    pub fn name(&self) -> String {
+        format!("{} [{}]", self.id, self.cell)
     }
 }
 
-async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
-    let mut outcome = Outcome::new(scenario);
-    let mut golden = match suite.snapshots.read(&scenario.id) {
+async fn run_one(suite: &Suite, scenario: &Scenario, cell: Cell) -> (Outcome, Provenance) {
+    let mut outcome = Outcome::new(scenario, cell);
+    let mut golden = match suite.snapshots.read(&scenario.id, cell) {
         Ok(golden) => golden,
         Err(error) => {
             outcome.error = Some(error);
@@ -276,9 +299,10 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
             .runner
             .run(
                 scenario,
+                cell,
                 TargetKind::Django,
                 &suite.targets,
-                &namespace(scenario, TargetKind::Django),
+                &namespace(scenario, cell, TargetKind::Django),
             )
             .await
         {
@@ -301,8 +325,10 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
             }
             None => {
                 outcome.error = Some(format!(
-                    "no snapshot at {}: record it with `djc record`",
-                    suite.snapshots.path(&scenario.id).display()
+                    "no snapshot of the cell {cell} (neither {} nor {} holds it): record it with \
+                     `djc record`",
+                    suite.snapshots.path(&scenario.id).display(),
+                    suite.snapshots.cell_path(&scenario.id, cell).display()
                 ));
                 return (outcome, Provenance::default());
             }
@@ -317,9 +343,10 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
         .runner
         .run(
             scenario,
+            cell,
             TargetKind::Rust,
             &suite.targets,
-            &namespace(scenario, TargetKind::Rust),
+            &namespace(scenario, cell, TargetKind::Rust),
         )
         .await
     {
@@ -335,7 +362,7 @@ async fn run_one(suite: &Suite, scenario: &Scenario) -> (Outcome, Provenance) {
         .map(|difference| {
             let known = suite
                 .ledger
-                .explain(&scenario.id, &difference)
+                .explain(&scenario.id, cell, &difference)
                 .map(|index| {
                     let entry = &suite.ledger.entries[index];
                     Known {
@@ -375,10 +402,14 @@ fn stale_entries(
         let entry_topic = entry.scenario.split('/').next().unwrap_or_default();
         let named: Vec<&Outcome> = outcomes
             .iter()
-            .filter(|o| entry.covers_scenario(&o.id))
+            .filter(|o| entry.covers(&o.id, o.cell))
             .collect();
         if named.is_empty() {
-            if selected_topics.contains(&entry_topic) || entry_topic.contains('*') {
+            // Its scenarios ran, but not in its cells: nothing to judge.
+            let ran_elsewhere = outcomes.iter().any(|o| entry.covers_scenario(&o.id));
+            if !ran_elsewhere
+                && (selected_topics.contains(&entry_topic) || entry_topic.contains('*'))
+            {
                 stale.push(StaleEntry {
                     entry: entry.origin.to_string(),
                     scenario: entry.scenario.clone(),
@@ -416,46 +447,86 @@ pub enum Recorded {
     Error(String),
 }
 
-/// Runs Django twice and writes the record when both runs agree.
+/// Runs Django twice in each of `cells` and stores the records of the cells where both runs
+/// agree (one store for all of them, so that the cells that agree share a file). Each cell's
+/// result, in the order of `cells`.
 pub async fn record_one(
     runner: &Runner,
     targets: &Targets,
     snapshots: &SnapshotStore,
     scenario: &Scenario,
+    cells: &[Cell],
     accept: bool,
-) -> Recorded {
+) -> Vec<(Cell, Recorded)> {
     if scenario
         .steps
         .iter()
         .any(|s| s.target == Some(TargetKind::Rust))
     {
-        return Recorded::Error(
-            "a step always goes to rust, and a golden record comes from Django alone".into(),
-        );
+        let why = "a step always goes to rust, and a golden record comes from Django alone";
+        return cells
+            .iter()
+            .map(|&cell| (cell, Recorded::Error(why.into())))
+            .collect();
     }
+    let mut results: Vec<(Cell, Option<Recorded>)> = Vec::new();
+    let mut records = Vec::new();
+    for &cell in cells {
+        match record_cell(runner, targets, scenario, cell).await {
+            Ok(record) => {
+                records.push(record);
+                results.push((cell, None));
+            }
+            Err(failed) => results.push((cell, Some(failed))),
+        }
+    }
+    let written = snapshots.write(scenario, &records, accept);
+    results
+        .into_iter()
+        .map(|(cell, failed)| {
+            let recorded = failed.unwrap_or_else(|| match &written {
+                Ok(written) => written
+                    .iter()
+                    .find(|(written_cell, _)| *written_cell == cell)
+                    .map(|(_, written)| Recorded::Written(written.clone()))
+                    .unwrap_or_else(|| Recorded::Error("the store did not say".into())),
+                Err(error) => Recorded::Error(error.clone()),
+            });
+            (cell, recorded)
+        })
+        .collect()
+}
+
+/// Django's record of `scenario` in `cell`, when two runs agree.
+async fn record_cell(
+    runner: &Runner,
+    targets: &Targets,
+    scenario: &Scenario,
+    cell: Cell,
+) -> Result<CellRecord, Recorded> {
     let mut runs = Vec::new();
     for _ in 0..2 {
+        let namespace = namespace(scenario, cell, TargetKind::Django);
         match runner
-            .run(
-                scenario,
-                TargetKind::Django,
-                targets,
-                &namespace(scenario, TargetKind::Django),
-            )
+            .run(scenario, cell, TargetKind::Django, targets, &namespace)
             .await
         {
             Ok(transcript) => runs.push(transcript),
-            Err(error) => return Recorded::Error(error),
+            Err(error) => return Err(Recorded::Error(error)),
         }
     }
     let unstable = diff_transcripts(&runs[0].steps, &runs[1].steps);
     if !unstable.is_empty() {
-        return Recorded::Unstable(unstable.iter().map(suggest_redaction).collect());
+        return Err(Recorded::Unstable(
+            unstable.iter().map(suggest_redaction).collect(),
+        ));
     }
-    match snapshots.write(scenario, &runs[0].steps, &runs[0].provenance, accept) {
-        Ok(written) => Recorded::Written(written),
-        Err(error) => Recorded::Error(error),
-    }
+    let first = runs.swap_remove(0);
+    Ok(CellRecord {
+        cell,
+        steps: first.steps,
+        provenance: first.provenance,
+    })
 }
 
 fn suggest_redaction(difference: &Difference) -> String {
@@ -494,8 +565,9 @@ fn suggest_redaction(difference: &Difference) -> String {
     )
 }
 
-/// Checks one scenario file offline: the Rust app against its Django snapshot, with the ledger of
-/// its scenarios folder. `Err` describes every unexplained difference.
+/// Checks one scenario file offline in every cell: the Rust app against that cell's Django
+/// snapshot, with the ledger of its scenarios folder. `Err` describes every unexplained
+/// difference.
 pub async fn check_offline(
     root: &std::path::Path,
     file: &std::path::Path,
@@ -516,6 +588,7 @@ pub async fn check_offline(
     };
     let suite = Arc::new(Suite {
         runner: Runner::new(profiles),
+        cells: Cell::all(),
         targets: targets.clone(),
         ledger,
         snapshots: SnapshotStore::new(snapshots.to_owned()),
@@ -525,15 +598,18 @@ pub async fn check_offline(
     });
     let result = run(suite, vec![scenario], |_| {}).await;
     targets.shutdown().await;
-    let outcome = &result.outcomes[0];
-    let mut problems: Vec<String> = outcome.error.iter().cloned().collect();
-    problems.extend(
-        outcome
-            .divergences
-            .iter()
-            .filter(|d| d.known.is_none())
-            .map(|d| d.difference.to_string()),
-    );
+    let mut problems: Vec<String> = Vec::new();
+    for outcome in &result.outcomes {
+        let cell = outcome.cell;
+        problems.extend(outcome.error.iter().map(|e| format!("[{cell}] {e}")));
+        problems.extend(
+            outcome
+                .divergences
+                .iter()
+                .filter(|d| d.known.is_none())
+                .map(|d| format!("[{cell}] {}", d.difference)),
+        );
+    }
     problems.extend(
         result
             .stale_ledger_entries
@@ -543,7 +619,7 @@ pub async fn check_offline(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{}:\n{}", outcome.id, problems.join("\n")))
+        Err(format!("{}:\n{}", result.outcomes[0].id, problems.join("\n")))
     }
 }
 
@@ -570,10 +646,15 @@ mod tests {
         fn describe(&self) -> String {
             "a changing fake".into()
         }
-        fn instance<'a>(&'a self, _: &'a Profile) -> BoxFuture<'a, Result<Instance, TargetError>> {
-            Box::pin(async {
+        fn instance<'a>(
+            &'a self,
+            cell: Cell,
+            _: &'a Profile,
+        ) -> BoxFuture<'a, Result<Instance, TargetError>> {
+            Box::pin(async move {
                 Ok(Instance {
                     base_url: self.base_url.clone(),
+                    cell,
                     provenance: Provenance {
                         django_version: "5.2.19".into(),
                         python_version: None,
@@ -624,10 +705,17 @@ mod tests {
             dir.path(),
             "[[step]]\npath = \"/token\"\nobserve = [\"status\", \"body\"]\n",
         );
-        let Recorded::Unstable(fields) =
-            record_one(&runner, &targets, &snapshots, &scenario, false).await
-        else {
-            panic!("recorded an unstable field");
+        let recorded = record_one(
+            &runner,
+            &targets,
+            &snapshots,
+            &scenario,
+            &[Cell::REFERENCE],
+            false,
+        )
+        .await;
+        let [(Cell::REFERENCE, Recorded::Unstable(fields))] = recorded.as_slice() else {
+            panic!("recorded an unstable field: {recorded:?}");
         };
         assert_eq!(fields.len(), 1, "{fields:?}");
         assert!(
@@ -655,11 +743,11 @@ mod tests {
                     [[step]]\npath = \"/token\"\nobserve = [\"body\"]\n[[step]]\npath = \"/token\"\nobserve = [\"body\"]\n";
         let scenario = scenario(dir.path(), text);
         let first = runner
-            .run(&scenario, TargetKind::Django, &targets, "a")
+            .run(&scenario, Cell::REFERENCE, TargetKind::Django, &targets, "a")
             .await
             .unwrap();
         let second = runner
-            .run(&scenario, TargetKind::Django, &targets, "b")
+            .run(&scenario, Cell::REFERENCE, TargetKind::Django, &targets, "b")
             .await
             .unwrap();
         assert_eq!(first, second);
@@ -680,7 +768,11 @@ mod tests {
         fn describe(&self) -> String {
             "a panicking fake".into()
         }
-        fn instance<'a>(&'a self, _: &'a Profile) -> BoxFuture<'a, Result<Instance, TargetError>> {
+        fn instance<'a>(
+            &'a self,
+            _: Cell,
+            _: &'a Profile,
+        ) -> BoxFuture<'a, Result<Instance, TargetError>> {
             Box::pin(async { panic!("deliberate panic for the test") })
         }
         fn shutdown(&self) -> BoxFuture<'_, ()> {
@@ -694,6 +786,7 @@ mod tests {
         let scenario = scenario(dir.path(), "[[step]]\npath = \"/token\"\n");
         let suite = Arc::new(Suite {
             runner: Runner::new(Profiles::load(&[]).unwrap()),
+            cells: vec![Cell::REFERENCE],
             targets: Targets {
                 django: Some(Arc::new(PanickingDjango)),
                 rust: None,

@@ -5,8 +5,8 @@
 use indexmap::IndexMap;
 use time::OffsetDateTime;
 
-use crate::reference::Settings;
 use crate::reference::pyint;
+use crate::reference::{DjangoVersion, Settings};
 use crate::reference::pytext::PyText;
 use crate::reference::signing::{self, SigningError};
 
@@ -499,6 +499,34 @@ fn octal_escape(rest: &[char]) -> Option<char> {
 /// the server decoded as latin-1) decoded as UTF-8 with U+FFFD replacements.
 pub fn decode_cookie_header(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
+}
+
+/// `request.META["HTTP_COOKIE"]` under Django's ASGI handler (`ASGIRequest.__init__`), which
+/// `parse_cookie` reads as it is: each `Cookie` line decoded as latin-1 (no UTF-8 step). 5.2
+/// joins several lines with `,`, as any repeated header, so the second cookie lands in the first
+/// one's value; 6.0 and later strip `;` and spaces from the end of each line and join them with
+/// `; `. `None` without a `Cookie` line.
+///
+/// ```
+/// use django_conformance::reference::DjangoVersion;
+/// use django_conformance::reference::cookies::asgi_cookie_header;
+/// let lines: [&[u8]; 2] = [b"a=1; ", b"b=\xe9"];
+/// assert_eq!(asgi_cookie_header(DjangoVersion::V5_2, &lines).unwrap(), "a=1; ,b=\u{e9}");
+/// assert_eq!(asgi_cookie_header(DjangoVersion::V6_1, &lines).unwrap(), "a=1; b=\u{e9}");
+/// ```
+pub fn asgi_cookie_header(version: DjangoVersion, lines: &[&[u8]]) -> Option<String> {
+    if lines.is_empty() {
+        return None;
+    }
+    let latin1 = |line: &[u8]| line.iter().copied().map(char::from).collect::<String>();
+    let decoded = lines.iter().map(|line| latin1(line));
+    Some(match version {
+        DjangoVersion::V5_2 => decoded.collect::<Vec<_>>().join(","),
+        DjangoVersion::V6_1 => decoded
+            .map(|line| line.trim_end_matches([';', ' ']).to_owned())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
 }
 
 /// Why `get_signed_cookie` raised (without a default).
@@ -1216,6 +1244,31 @@ mod tests {
             .map(u32::from)
             .collect();
         assert_eq!(ours, python);
+    }
+
+    #[test]
+    fn the_asgi_cookie_header_is_latin1_and_joined_by_each_versions_rule() {
+        assert_eq!(asgi_cookie_header(DjangoVersion::V5_2, &[]), None);
+        let one: [&[u8]; 1] = [b"a=\xc3\xa9"];
+        for version in DjangoVersion::ALL {
+            assert_eq!(
+                asgi_cookie_header(version, &one).unwrap(),
+                "a=\u{c3}\u{a9}",
+                "{version}: no UTF-8 decoding under ASGI"
+            );
+        }
+        let lines: [&[u8]; 3] = [b"a=1;; ", b"b=2", b" ;c=3 ;"];
+        assert_eq!(
+            asgi_cookie_header(DjangoVersion::V5_2, &lines).unwrap(),
+            "a=1;; ,b=2, ;c=3 ;"
+        );
+        assert_eq!(
+            asgi_cookie_header(DjangoVersion::V6_1, &lines).unwrap(),
+            "a=1; b=2;  ;c=3",
+            "only the end of each line is stripped"
+        );
+        let parsed = parse_cookie(&asgi_cookie_header(DjangoVersion::V6_1, &lines).unwrap());
+        assert_eq!(parsed.get("b").map(String::as_str), Some("2"));
     }
 
     #[test]

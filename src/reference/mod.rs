@@ -11,4 +11,4 @@ pub mod settings;
 pub mod signing;
 
 pub use pytext::PyText;
-pub use settings::Settings;
+pub use settings::{DjangoVersion, Settings};

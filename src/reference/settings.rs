@@ -4,9 +4,65 @@ use serde_json::{Map, Value};
 
 use crate::reference::pytext::PyText;
 
+/// The Django release whose behaviour the reference implements: a service picks the one it
+/// shares traffic with. Where 5.2 and 6.1 differ (a default, a rule), the code follows this.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DjangoVersion {
+    /// Django 5.2 LTS (5.2.19).
+    #[default]
+    V5_2,
+    /// Django 6.1 (6.1.3).
+    V6_1,
+}
+
+impl DjangoVersion {
+    /// Every version, oldest first.
+    pub const ALL: [DjangoVersion; 2] = [DjangoVersion::V5_2, DjangoVersion::V6_1];
+
+    /// `5.2`, `6.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DjangoVersion::V5_2 => "5.2",
+            DjangoVersion::V6_1 => "6.1",
+        }
+    }
+
+    /// The exact release whose behaviour is implemented: `5.2.19`, `6.1.3`.
+    pub fn release(self) -> &'static str {
+        match self {
+            DjangoVersion::V5_2 => "5.2.19",
+            DjangoVersion::V6_1 => "6.1.3",
+        }
+    }
+
+    /// `5.2` or `6.1`, or a full release of either series (`5.2.19`).
+    ///
+    /// ```
+    /// use django_conformance::reference::settings::DjangoVersion;
+    /// assert_eq!(DjangoVersion::parse("6.1.3"), Some(DjangoVersion::V6_1));
+    /// assert_eq!(DjangoVersion::parse("6.0"), None);
+    /// ```
+    pub fn parse(text: &str) -> Option<DjangoVersion> {
+        DjangoVersion::ALL.into_iter().find(|version| {
+            text == version.as_str()
+                || text
+                    .strip_prefix(version.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+}
+
+impl std::fmt::Display for DjangoVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The settings that change observable behaviour, with the contract's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// Which Django's rules apply (default 5.2); [`Settings::for_version`] takes its defaults.
+    pub django_version: DjangoVersion,
     /// A `str` or `bytes` key, as Django takes either.
     pub secret_key: PyText,
     pub secret_key_fallbacks: Vec<PyText>,
@@ -37,17 +93,24 @@ const SECRET_KEY_FALLBACKS: &str = "SECRET_KEY_FALLBACKS";
 const LEGACY_SALT_FALLBACK: &str = "SIGNED_COOKIE_LEGACY_SALT_FALLBACK";
 
 impl Default for Settings {
+    /// The contract's settings on Django 5.2.
     fn default() -> Self {
-        Settings {
-            secret_key: PyText::from(DEFAULT_SECRET_KEY),
-            secret_key_fallbacks: Vec::new(),
-            // The 5.2.15+ default (6.1 flips it to false).
-            signed_cookie_legacy_salt_fallback: true,
-        }
+        Settings::for_version(DjangoVersion::default())
     }
 }
 
 impl Settings {
+    /// The contract's settings with `version`'s defaults.
+    pub fn for_version(version: DjangoVersion) -> Settings {
+        Settings {
+            django_version: version,
+            secret_key: PyText::from(DEFAULT_SECRET_KEY),
+            secret_key_fallbacks: Vec::new(),
+            // True from 5.2.15 and 6.0.6; 6.1 turns the fallback off by default.
+            signed_cookie_legacy_salt_fallback: version < DjangoVersion::V6_1,
+        }
+    }
+
     /// The defaults overridden by a JSON object of Django setting names (the `DJC_SETTINGS`
     /// environment variable of the contract).
     ///
@@ -65,8 +128,23 @@ impl Settings {
     /// assert!(Settings::with_overrides(&serde_json::json!({"DEBUG": true})).is_err());
     /// ```
     pub fn with_overrides(overrides: &Value) -> Result<Settings, SettingsError> {
+        Settings::with_overrides_for(DjangoVersion::default(), overrides)
+    }
+
+    /// [`Settings::with_overrides`] on `version`'s defaults.
+    ///
+    /// ```
+    /// use django_conformance::reference::Settings;
+    /// use django_conformance::reference::settings::DjangoVersion;
+    /// let settings = Settings::with_overrides_for(DjangoVersion::V6_1, &serde_json::json!({})).unwrap();
+    /// assert!(!settings.signed_cookie_legacy_salt_fallback, "off by default in 6.1");
+    /// ```
+    pub fn with_overrides_for(
+        version: DjangoVersion,
+        overrides: &Value,
+    ) -> Result<Settings, SettingsError> {
         let object = overrides.as_object().ok_or(SettingsError::NotAnObject)?;
-        let mut settings = Settings::default();
+        let mut settings = Settings::for_version(version);
         for (name, value) in object {
             settings.apply(name, value)?;
         }
@@ -162,6 +240,29 @@ mod tests {
     }
 
     #[test]
+    fn each_version_has_its_own_legacy_salt_default() {
+        assert!(Settings::for_version(DjangoVersion::V5_2).signed_cookie_legacy_salt_fallback);
+        assert!(!Settings::for_version(DjangoVersion::V6_1).signed_cookie_legacy_salt_fallback);
+        let turned_on = Settings::with_overrides_for(
+            DjangoVersion::V6_1,
+            &json!({"SIGNED_COOKIE_LEGACY_SALT_FALLBACK": true}),
+        )
+        .unwrap();
+        assert!(turned_on.signed_cookie_legacy_salt_fallback);
+        assert_eq!(turned_on.django_version, DjangoVersion::V6_1);
+    }
+
+    #[test]
+    fn versions_parse_from_series_and_releases_only() {
+        assert_eq!(DjangoVersion::parse("5.2"), Some(DjangoVersion::V5_2));
+        assert_eq!(DjangoVersion::parse("5.2.19"), Some(DjangoVersion::V5_2));
+        assert_eq!(DjangoVersion::parse("6.1"), Some(DjangoVersion::V6_1));
+        for other in ["5.20", "6", "6.10.1", "", "5.2x"] {
+            assert_eq!(DjangoVersion::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn empty_overrides_give_the_defaults() {
         assert_eq!(
             Settings::with_overrides(&json!({})).unwrap(),
@@ -180,6 +281,7 @@ mod tests {
         assert_eq!(
             settings,
             Settings {
+                django_version: DjangoVersion::V5_2,
                 secret_key: "new".into(),
                 secret_key_fallbacks: vec!["old1".into(), "old2".into()],
                 signed_cookie_legacy_salt_fallback: false,

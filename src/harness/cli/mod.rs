@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::cell::{Cell, DjangoVersion, Server, matrix};
 use super::interrupt::{Interrupt, Stop};
 use super::profile::DEFAULT_PROFILE;
 use super::progress::Progress;
-use super::targets::Target;
+use super::targets::{DjangoUrl, Target, TargetKind, ask_health};
 use super::targets::choice::{self, DjangoChoice, Probed};
 use select::SelectArgs;
 
@@ -80,6 +81,12 @@ enum Command {
         scenarios: Vec<PathBuf>,
         #[arg(long, default_value = "django_reference")]
         django_dir: PathBuf,
+        /// The Django version the app runs (or, for rust, emulates).
+        #[arg(long = "django-version", value_enum, default_value = "5.2")]
+        django_version: VersionArg,
+        /// The server Django runs under (or, for rust, emulates).
+        #[arg(long, value_enum, default_value = "gunicorn")]
+        server: ServerArg,
     },
     /// Remove everything djc made: containers, networks, images, the Python environments and
     /// `.djc/`.
@@ -102,9 +109,77 @@ struct CommonArgs {
     /// `auto`: the first that can work, local first.
     #[arg(long, value_enum, default_value_t = DjangoArg::Auto)]
     django: DjangoArg,
-    /// Use a Django that is already running instead of starting one.
+    /// Use a Django that is already running instead of starting one (its cell only, unless
+    /// --django-version or --server say otherwise).
     #[arg(long, conflicts_with = "django")]
     django_url: Option<url::Url>,
+    /// The Django versions of the matrix to run: `5.2`, `6.1` or `all` (repeatable, or
+    /// comma-separated) [default: all]
+    #[arg(long = "django-version", value_enum, value_delimiter = ',')]
+    django_version: Vec<VersionArg>,
+    /// The servers of the matrix to run Django under: `gunicorn` (WSGI), `uvicorn` (ASGI) or
+    /// `all` (repeatable, or comma-separated) [default: all]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    server: Vec<ServerArg>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum VersionArg {
+    #[value(name = "5.2")]
+    V5_2,
+    #[value(name = "6.1")]
+    V6_1,
+    All,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServerArg {
+    Gunicorn,
+    Uvicorn,
+    All,
+}
+
+impl CommonArgs {
+    /// The cells the flags choose; `None` where a flag was not given.
+    fn chosen_cells(&self) -> (Option<Vec<DjangoVersion>>, Option<Vec<Server>>) {
+        let versions = (!self.django_version.is_empty()).then(|| {
+            self.django_version
+                .iter()
+                .flat_map(|arg| match arg {
+                    VersionArg::V5_2 => vec![DjangoVersion::V5_2],
+                    VersionArg::V6_1 => vec![DjangoVersion::V6_1],
+                    VersionArg::All => DjangoVersion::ALL.to_vec(),
+                })
+                .collect()
+        });
+        let servers = (!self.server.is_empty()).then(|| {
+            self.server
+                .iter()
+                .flat_map(|arg| match arg {
+                    ServerArg::Gunicorn => vec![Server::Gunicorn],
+                    ServerArg::Uvicorn => vec![Server::Uvicorn],
+                    ServerArg::All => Server::ALL.to_vec(),
+                })
+                .collect()
+        });
+        (versions, servers)
+    }
+
+    /// The cells of the run: every one the flags allow (all of them by default); for a Django
+    /// that is already running, its own cell unless the flags say otherwise.
+    async fn cells(&self) -> Result<Vec<Cell>, Exit> {
+        let (versions, servers) = self.chosen_cells();
+        if let (Some(url), None, None) = (&self.django_url, &versions, &servers) {
+            let instance = ask_health(&DjangoUrl::new(url.clone()).base_url().clone(), TargetKind::Django)
+                .await
+                .map_err(|e| Exit::Setup(e.to_string()))?;
+            return Ok(vec![instance.cell]);
+        }
+        Ok(matrix(
+            &versions.unwrap_or(DjangoVersion::ALL.to_vec()),
+            &servers.unwrap_or(Server::ALL.to_vec()),
+        ))
+    }
 }
 
 /// `--django`, as clap reads it.
@@ -315,21 +390,49 @@ async fn dispatch(cli: Cli, probed: Option<Probed>, started: &Started) -> Result
             profile,
             scenarios,
             django_dir,
-        } => serve::serve(app, port, &profile, &scenarios, django_dir, started).await,
+            django_version,
+            server,
+        } => {
+            let cell = match (django_version, server) {
+                (VersionArg::All, _) | (_, ServerArg::All) => {
+                    return Err(Exit::BadInput(
+                        "djc serve runs one cell: give one --django-version and one --server"
+                            .into(),
+                    ));
+                }
+                (version, server) => Cell {
+                    django: if version == VersionArg::V6_1 {
+                        DjangoVersion::V6_1
+                    } else {
+                        DjangoVersion::V5_2
+                    },
+                    server: if server == ServerArg::Uvicorn {
+                        Server::Uvicorn
+                    } else {
+                        Server::Gunicorn
+                    },
+                },
+            };
+            serve::serve(app, port, &profile, &scenarios, django_dir, cell, started).await
+        }
         Command::Clean => clean::clean().await,
     }
 }
 
-/// The Django target `probed` leads to, made ready and registered to be stopped when the command
-/// ends. When none can be made ready, the setup error says what was tried.
+/// The Django target `probed` leads to for the versions of `cells`, made ready and registered to
+/// be stopped when the command ends. When none can be made ready, the setup error says what was
+/// tried.
 async fn django_target(
     common: &CommonArgs,
+    cells: &[Cell],
     probed: Probed,
     started: &Started,
     progress: &Progress,
 ) -> Result<Arc<dyn Target>, Exit> {
     let log_dir = Path::new(STATE_DIR).join("logs");
-    let target = choice::choose(probed, common.django_dir.clone(), log_dir, progress)
+    let mut versions: Vec<DjangoVersion> = cells.iter().map(|cell| cell.django).collect();
+    versions.dedup();
+    let target = choice::choose(probed, &versions, common.django_dir.clone(), log_dir, progress)
         .await
         .map_err(|nothing| Exit::Setup(nothing.to_string()))?;
     Ok(started.add(target))

@@ -22,32 +22,39 @@ pub async fn record(args: RecordArgs, probed: Probed, started: &Started) -> Resu
         ledger: _,
     } = select::load(&common.select)?;
     let progress = Progress::stderr();
-    let django = django_target(&common, probed, started, &progress).await?;
+    let cells = Arc::new(common.cells().await?);
+    let django = django_target(&common, &cells, probed, started, &progress).await?;
     let targets = Targets {
         django: Some(django),
         rust: None,
     };
     let needed: Vec<String> = scenarios.iter().map(|s| s.profile.clone()).collect();
-    start_instances(&targets, &profiles, &needed, &progress).await?;
+    start_instances(&targets, &profiles, &needed, &cells, &progress).await?;
     let runner = Arc::new(Runner::new(profiles));
     let snapshots = Arc::new(SnapshotStore::new(common.snapshots.clone()));
     let permits = Arc::new(tokio::sync::Semaphore::new(common.jobs.max(1)));
     let bar = progress.bar(scenarios.len());
     let mut tasks = tokio::task::JoinSet::new();
     for scenario in scenarios {
-        let (runner, targets, snapshots, permits) = (
+        let (runner, targets, snapshots, permits, cells) = (
             runner.clone(),
             targets.clone(),
             snapshots.clone(),
             permits.clone(),
+            cells.clone(),
         );
         tasks.spawn(async move {
             let _permit = permits.acquire().await.expect("never closed");
+            // A scenario's cells are recorded together: the cells that agree share one file.
             let recording =
-                suite::record_one(&runner, &targets, &snapshots, &scenario, args.accept);
-            let recorded = catch_panic(recording)
-                .await
-                .unwrap_or_else(|panic| Recorded::Error(suite::djc_fault(&panic)));
+                suite::record_one(&runner, &targets, &snapshots, &scenario, &cells, args.accept);
+            let recorded = catch_panic(recording).await.unwrap_or_else(|panic| {
+                let fault = suite::djc_fault(&panic);
+                cells
+                    .iter()
+                    .map(|&cell| (cell, Recorded::Error(fault.clone())))
+                    .collect()
+            });
             (scenario.id, recorded)
         });
     }
@@ -57,7 +64,11 @@ pub async fn record(args: RecordArgs, probed: Probed, started: &Started) -> Resu
         let (id, recorded) = joined.expect("a recording task ends with its result");
         bar.set_message(id.clone());
         bar.inc(1);
-        results.push((id, recorded));
+        results.extend(
+            recorded
+                .into_iter()
+                .map(|(cell, recorded)| (format!("{id} [{cell}]"), recorded)),
+        );
     }
     bar.finish_and_clear();
     results.sort_by(|a, b| a.0.cmp(&b.0));

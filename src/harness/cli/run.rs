@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::select::{self, Selection};
 use super::{Exit, LAST_RUN, RunArgs, Started, django_target};
+use crate::harness::cell::Cell;
 use crate::harness::files;
 use crate::harness::progress::Progress;
 use crate::harness::report::{self, JsonReport};
@@ -35,8 +36,9 @@ pub async fn run(
     } = select::load(&common.select)?;
     let progress = Progress::stderr();
     let mode = if offline { Mode::Offline } else { Mode::Live };
+    let cells = common.cells().await?;
     let django = match probed {
-        Some(probed) => Some(django_target(&common, probed, started, &progress).await?),
+        Some(probed) => Some(django_target(&common, &cells, probed, started, &progress).await?),
         None => None,
     };
     let targets = Targets {
@@ -44,9 +46,10 @@ pub async fn run(
         rust: Some(started.add(Arc::new(RustTarget::default()))),
     };
     let needed: Vec<String> = scenarios.iter().map(|s| s.profile.clone()).collect();
-    start_instances(&targets, &profiles, &needed, &progress).await?;
+    start_instances(&targets, &profiles, &needed, &cells, &progress).await?;
     let suite = Arc::new(Suite {
         runner: Runner::new(profiles),
+        cells,
         targets: targets.clone(),
         ledger,
         snapshots: SnapshotStore::new(common.snapshots.clone()),
@@ -61,9 +64,9 @@ pub async fn run(
     // A report that cannot be written does not stop the run: its error comes after the summary.
     let mut json = JsonReport::create(&paths, mode).map_err(|e| e.to_string());
     let mut write_error = None;
-    let bar = progress.bar(scenarios.len());
+    let bar = progress.bar(scenarios.len() * suite.cells.len());
     let result = suite::run(suite, scenarios, |outcome| {
-        bar.set_message(outcome.id.clone());
+        bar.set_message(outcome.name());
         bar.inc(1);
         if let Ok(report) = &mut json
             && let Err(e) = report.scenario(outcome)
@@ -82,7 +85,7 @@ pub async fn run(
         && compared > 0
     {
         println!(
-            "compared {} with rust (in process): {compared} scenario(s)",
+            "compared {} with rust (in process): {compared} scenario run(s)",
             django.describe()
         );
     }
@@ -112,12 +115,13 @@ pub async fn run(
     })
 }
 
-/// Starts every instance the selected scenarios need, every target and profile at once, so that
-/// no scenario waits on a start and a start that fails is said once.
+/// Starts every instance the selected scenarios need, every target, cell and profile at once, so
+/// that no scenario waits on a start and a start that fails is said once.
 pub async fn start_instances(
     targets: &Targets,
     profiles: &crate::harness::profile::Profiles,
     needed: &[String],
+    cells: &[Cell],
     progress: &Progress,
 ) -> Result<(), Exit> {
     let mut names: Vec<&String> = needed.iter().collect();
@@ -129,23 +133,26 @@ pub async fn start_instances(
         .cloned()
         .collect();
     let phase = progress.phase(format!(
-        "starting {} for {} settings profile(s)",
+        "starting {} for {} settings profile(s) in {} cell(s)",
         chosen
             .iter()
             .map(|t| t.kind().to_string())
             .collect::<Vec<_>>()
             .join(" and "),
-        names.len()
+        names.len(),
+        cells.len()
     ));
     let mut starting = tokio::task::JoinSet::new();
     for target in &chosen {
         for name in &names {
-            let profile = profiles
-                .get(name)
-                .expect("the selection checked every profile")
-                .clone();
-            let target = target.clone();
-            starting.spawn(async move { target.instance(&profile).await });
+            for &cell in cells {
+                let profile = profiles
+                    .get(name)
+                    .expect("the selection checked every profile")
+                    .clone();
+                let target = target.clone();
+                starting.spawn(async move { target.instance(cell, &profile).await });
+            }
         }
     }
     let mut failures: Vec<String> = starting

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::ValueEnum;
 
 use super::{Exit, STATE_DIR, Started};
+use crate::harness::cell::Cell;
 use crate::harness::profile::Profiles;
 use crate::harness::progress::Progress;
 use crate::harness::targets::DjangoLocal;
@@ -23,6 +24,7 @@ pub async fn serve(
     profile_name: &str,
     scenarios: &[PathBuf],
     django_dir: PathBuf,
+    cell: Cell,
     started: &Started,
 ) -> Result<ExitCode, Exit> {
     let profiles = Profiles::load(scenarios).map_err(|e| Exit::BadInput(e.to_string()))?;
@@ -32,35 +34,37 @@ pub async fn serve(
         .clone();
     match app {
         App::Rust => {
-            let settings = crate::reference::Settings::with_overrides(&serde_json::Value::Object(
-                profile.settings.clone(),
-            ))
+            let settings = crate::reference::Settings::with_overrides_for(
+                cell.django,
+                &serde_json::Value::Object(profile.settings.clone()),
+            )
             .map_err(|e| Exit::BadInput(e.to_string()))?;
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .map_err(|e| Exit::Failed(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
             println!(
-                "rust app (profile {profile_name}) on http://127.0.0.1:{port}/ — Ctrl-C stops it"
+                "rust app emulating {cell} (profile {profile_name}) on http://127.0.0.1:{port}/ — \
+                 Ctrl-C stops it"
             );
-            crate::app::serve(listener, settings).await;
+            crate::app::serve(listener, settings, cell.server).await;
         }
         App::Django => {
             let log_dir = Path::new(STATE_DIR).join("logs");
             let progress = Progress::stderr();
             let local = tokio::task::spawn_blocking(move || {
-                DjangoLocal::prepare(django_dir, log_dir, &progress)
+                DjangoLocal::prepare(cell.django, django_dir, log_dir, &progress)
             })
             .await
             .map_err(|e| Exit::Failed(e.to_string()))?
             .map_err(|e| Exit::Setup(e.to_string()))?;
             let target = started.add(Arc::new(local.with_port(port)));
             let instance = target
-                .instance(&profile)
+                .instance(cell, &profile)
                 .await
                 .map_err(|e| Exit::Setup(e.to_string()))?;
             println!(
-                "django {} (profile {profile_name}) on {} — Ctrl-C stops it",
-                instance.provenance.django_version, instance.base_url
+                "django {} under {} (profile {profile_name}) on {} — Ctrl-C stops it",
+                instance.provenance.django_version, cell.server, instance.base_url
             );
             std::future::pending::<()>().await;
         }

@@ -1,20 +1,24 @@
 //! Which Django a run uses: one already running (`--django-url`), a local process, or
-//! containers. `auto` takes the first that can actually work, fastest first: the local process
-//! when a Python passes `check_python.py`, else containers (their images made ready first, by
-//! pulling or by building the offline base image). It never takes one it has not made ready, and
-//! when none can work, one error lists what was tried and how to fix it.
+//! containers, chosen for each Django version the run covers. `auto` takes the first that can
+//! actually work, fastest first: the local process when a Python for that version passes
+//! `check_python.py`, else containers (their images made ready first, by pulling or by building
+//! the offline base image). It never takes one it has not made ready, and when none can work for
+//! a version, one error lists what was tried and how to fix it.
 //!
 //! Deciding happens in two halves: [`probe`] before the async runtime starts, because reaching
 //! an older Docker engine means pointing testcontainers at djc's API proxy through
 //! `DOCKER_HOST`, which may only be set while the process has one thread; then [`choose`] inside
 //! the runtime.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::docker_api::{self, ApiShim, Endpoint, Engine, SOCKET_PREFIX};
-use super::{DjangoDocker, DjangoLocal, DjangoUrl, Target};
+use super::venv::{python_minors, python_variable};
+use super::{ByVersion, DjangoDocker, DjangoLocal, DjangoUrl, Target};
 use crate::harness::progress::Progress;
+use crate::reference::DjangoVersion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DjangoChoice {
@@ -73,9 +77,10 @@ pub fn probe(choice: DjangoChoice, url: Option<url::Url>) -> Probed {
     }
 }
 
-/// No Django can start: what was tried, and how to make one work.
+/// No Django of a version can start: what was tried, and how to make one work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NothingWorks {
+    pub version: DjangoVersion,
     pub choice: DjangoChoice,
     /// Each way tried (`a local process`, `containers`) and why it cannot work.
     pub tried: Vec<(DjangoChoice, String)>,
@@ -83,7 +88,7 @@ pub struct NothingWorks {
 
 impl std::fmt::Display for NothingWorks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "no Django can start here. Tried:")?;
+        writeln!(f, "no Django {} can start here. Tried:", self.version)?;
         for (way, why) in &self.tried {
             let what = match way {
                 DjangoChoice::Local => "a local process",
@@ -94,12 +99,22 @@ impl std::fmt::Display for NothingWorks {
         writeln!(f, "To fix it, any of:")?;
         for (way, _) in &self.tried {
             match way {
-                DjangoChoice::Local => writeln!(
-                    f,
-                    "  - a current Python 3.11: `apt-get install python3.11 python3.11-venv` \
-                     (Debian's 3.11.2-6+deb12u8 or later has the fix check_python.py looks \
-                     for), or DJC_PYTHON=/path/to/python3.11"
-                )?,
+                DjangoChoice::Local => match self.version {
+                    DjangoVersion::V5_2 => writeln!(
+                        f,
+                        "  - a current Python 3.11: `apt-get install python3.11 python3.11-venv` \
+                         (Debian's 3.11.2-6+deb12u8 or later has the fix check_python.py looks \
+                         for), or {}=/path/to/python3.11",
+                        python_variable(self.version)
+                    )?,
+                    DjangoVersion::V6_1 => writeln!(
+                        f,
+                        "  - a Python {} with CPython's 2025 cookie fix (Debian trixie's python3.13 \
+                         3.13.5-2+deb13u5 or later; bookworm has none), named by {}=/path/to/python",
+                        python_minors(self.version).join(" or "),
+                        python_variable(self.version)
+                    )?,
+                },
                 _ => writeln!(
                     f,
                     "  - a Docker engine (`systemctl start docker`, or DOCKER_HOST): djc then \
@@ -118,9 +133,11 @@ impl std::fmt::Display for NothingWorks {
     }
 }
 
-/// The Django target: the first candidate of the choice that can be made ready.
+/// The Django target of a run over `versions`: for each, the first candidate of the choice that
+/// can be made ready. The first version that nothing can start is the error.
 pub async fn choose(
     probed: Probed,
+    versions: &[DjangoVersion],
     django_dir: PathBuf,
     log_dir: PathBuf,
     progress: &Progress,
@@ -128,63 +145,111 @@ pub async fn choose(
     if let Some(url) = probed.url {
         return Ok(Arc::new(DjangoUrl::new(url)));
     }
-    let candidates: &[DjangoChoice] = match probed.choice {
-        DjangoChoice::Auto => &[DjangoChoice::Local, DjangoChoice::Docker],
-        DjangoChoice::Local => &[DjangoChoice::Local],
-        DjangoChoice::Docker => &[DjangoChoice::Docker],
-    };
-    let mut engine = probed.engine;
-    let mut tried = Vec::new();
-    for candidate in candidates {
-        let made: Result<Arc<dyn Target>, String> = match candidate {
-            DjangoChoice::Local => {
-                let (dir, logs, progress) = (django_dir.clone(), log_dir.clone(), progress.clone());
-                tokio::task::spawn_blocking(move || DjangoLocal::prepare(dir, logs, &progress))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|made| made.map_err(|e| e.0))
-                    .map(|local| Arc::new(local) as Arc<dyn Target>)
-            }
-            DjangoChoice::Docker => match engine.take() {
+    let mut engine = Docker::new(probed.engine);
+    let mut targets = BTreeMap::new();
+    for &version in versions {
+        let target = choose_one(probed.choice, version, &mut engine, &django_dir, &log_dir, progress)
+            .await?;
+        targets.insert(version, target);
+    }
+    Ok(Arc::new(ByVersion::new(targets)))
+}
+
+/// The Docker engine as the run reaches it: the proxy, when one is needed, started once and
+/// shared by every version's containers.
+struct Docker {
+    access: Option<EngineAccess>,
+    reached: Option<Result<Option<Arc<ApiShim>>, String>>,
+}
+
+impl Docker {
+    fn new(access: Option<EngineAccess>) -> Docker {
+        Docker {
+            access,
+            reached: None,
+        }
+    }
+
+    /// The proxy to pass to the containers (none for a current engine), or why the engine
+    /// cannot be reached.
+    fn reach(&mut self) -> Result<Option<Arc<ApiShim>>, String> {
+        let access = self.access.take();
+        self.reached
+            .get_or_insert_with(|| match access {
                 Some(EngineAccess::Absent(why)) => Err(why),
                 None => Err("the Docker engine was not probed".into()),
-                Some(EngineAccess::Direct) => DjangoDocker::prepare(&django_dir, None, progress)
-                    .await
-                    .map(|docker| Arc::new(docker) as Arc<dyn Target>)
-                    .map_err(|e| e.0),
+                Some(EngineAccess::Direct) => Ok(None),
                 Some(EngineAccess::Proxied {
                     socket,
                     engine,
                     api_version,
-                }) => match ApiShim::start(&socket, engine, api_version) {
-                    Err(e) => Err(format!("cannot listen on {}: {e}", socket.display())),
-                    Ok(shim) => DjangoDocker::prepare(&django_dir, Some(shim), progress)
-                        .await
-                        .map(|docker| Arc::new(docker) as Arc<dyn Target>)
-                        .map_err(|e| e.0),
-                },
+                }) => ApiShim::start(&socket, engine, api_version)
+                    .map(|shim| Some(Arc::new(shim)))
+                    .map_err(|e| format!("cannot listen on {}: {e}", socket.display())),
+            })
+            .clone()
+    }
+}
+
+async fn choose_one(
+    choice: DjangoChoice,
+    version: DjangoVersion,
+    engine: &mut Docker,
+    django_dir: &std::path::Path,
+    log_dir: &std::path::Path,
+    progress: &Progress,
+) -> Result<Arc<dyn Target>, NothingWorks> {
+    let candidates: &[DjangoChoice] = match choice {
+        DjangoChoice::Auto => &[DjangoChoice::Local, DjangoChoice::Docker],
+        DjangoChoice::Local => &[DjangoChoice::Local],
+        DjangoChoice::Docker => &[DjangoChoice::Docker],
+    };
+    let mut tried = Vec::new();
+    for candidate in candidates {
+        let made: Result<Arc<dyn Target>, String> = match candidate {
+            DjangoChoice::Local => {
+                let (dir, logs, progress) =
+                    (django_dir.to_owned(), log_dir.to_owned(), progress.clone());
+                tokio::task::spawn_blocking(move || {
+                    DjangoLocal::prepare(version, dir, logs, &progress)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|made| made.map_err(|e| e.0))
+                .map(|local| Arc::new(local) as Arc<dyn Target>)
+            }
+            DjangoChoice::Docker => match engine.reach() {
+                Err(why) => Err(why),
+                Ok(shim) => DjangoDocker::prepare(django_dir, version, shim, progress)
+                    .await
+                    .map(|docker| Arc::new(docker) as Arc<dyn Target>)
+                    .map_err(|e| e.0),
             },
             DjangoChoice::Auto => unreachable!("auto is a list of candidates"),
         };
         match made {
             Ok(target) => {
-                progress.say(&format!("Django runs as {}", target.describe()));
+                progress.say(&format!("Django {version} runs as {}", target.describe()));
                 return Ok(target);
             }
             Err(why) => {
-                if probed.choice == DjangoChoice::Auto {
+                if choice == DjangoChoice::Auto {
                     let what = match candidate {
                         DjangoChoice::Local => "a local process",
                         _ => "containers",
                     };
-                    progress.say(&format!("not as {what}: {}", first_line(&why)));
+                    progress.say(&format!(
+                        "Django {version} not as {what}: {}",
+                        first_line(&why)
+                    ));
                 }
                 tried.push((*candidate, why));
             }
         }
     }
     Err(NothingWorks {
-        choice: probed.choice,
+        version,
+        choice,
         tried,
     })
 }

@@ -1,8 +1,10 @@
-//! Django in a container: once the images are ready ([`super::images`]), testcontainers starts
-//! the Django image per settings profile with Redis and memcached on a private network. Everything is labelled with the run's id and the
+//! Django in a container: once the images of a Django version are ready ([`super::images`]),
+//! testcontainers starts its Django image per cell (the server) and settings profile, with Redis
+//! and memcached on a private network. Everything is labelled with the run's id and the
 //! process that owns it, and removed on exit, on a signal and on a panic (testcontainers removes
 //! a container when it is dropped). What a killed djc could not remove, the next run does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use testcontainers::bollard::Docker;
@@ -13,9 +15,11 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use super::docker_api::ApiShim;
 use super::images::{Images, engine_client, ensure_django_image, ensure_images, split_image};
 use super::instances::Instances;
-use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
+use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check, instance_key};
+use crate::harness::cell::Cell;
 use crate::harness::profile::Profile;
 use crate::harness::progress::Progress;
+use crate::reference::DjangoVersion;
 
 /// The label on every container djc starts, valued with the run's id.
 pub const RUN_LABEL: &str = "org.django-conformance.run";
@@ -26,6 +30,7 @@ const READY_LINE: &str = "djc: listening on";
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub struct DjangoDocker {
+    version: DjangoVersion,
     images: Images,
     /// The Django image, built already.
     django_image: String,
@@ -33,7 +38,7 @@ pub struct DjangoDocker {
     owner: String,
     instances: Instances<Stack>,
     /// The API version proxy an older engine needs, alive as long as the containers are.
-    _api: Option<ApiShim>,
+    _api: Option<Arc<ApiShim>>,
 }
 
 impl DjangoDocker {
@@ -41,17 +46,19 @@ impl DjangoDocker {
     /// left behind.
     pub async fn prepare(
         django_dir: &std::path::Path,
-        api: Option<ApiShim>,
+        version: DjangoVersion,
+        api: Option<Arc<ApiShim>>,
         progress: &Progress,
     ) -> Result<DjangoDocker, TargetError> {
         sweep_dead_runs(progress).await;
-        let images = ensure_images(django_dir, progress).await?;
-        let django_image = ensure_django_image(django_dir, &images.base, progress).await?;
+        let images = ensure_images(django_dir, version, progress).await?;
+        let django_image = ensure_django_image(django_dir, version, &images.base, progress).await?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         Ok(DjangoDocker {
+            version,
             images,
             django_image,
             run_id: format!("{}-{nanos:08x}", std::process::id()),
@@ -61,9 +68,21 @@ impl DjangoDocker {
         })
     }
 
-    async fn start(&self, profile: &Profile) -> Result<(Instance, Stack), TargetError> {
+    async fn start(&self, cell: Cell, profile: &Profile) -> Result<(Instance, Stack), TargetError> {
+        if cell.django != self.version {
+            return Err(TargetError(format!(
+                "these containers run Django {}, not {}",
+                self.version, cell.django
+            )));
+        }
         let image = &self.django_image;
-        let prefix = format!("djc-{}-{}", self.run_id, profile.name.replace('_', "-"));
+        let name = format!("Django {cell} (profile {:?}, container)", profile.name);
+        let prefix = format!(
+            "djc-{}-{}-{}",
+            self.run_id,
+            cell.file_tag().replace('.', ""),
+            profile.name.replace('_', "-")
+        );
         let network = prefix.clone();
         let store = |image: &str, name: &str| {
             let (repository, tag) = split_image(image);
@@ -111,6 +130,7 @@ impl DjangoDocker {
             .with_label(RUN_LABEL, &self.run_id)
             .with_label(OWNER_LABEL, &self.owner)
             .with_env_var("DJC_SETTINGS", profile.settings_json())
+            .with_env_var("DJC_SERVER", cell.server.as_str())
             .with_env_var("DJC_REDIS_URL", format!("redis://{prefix}-redis:6379/0"))
             .with_env_var(
                 "DJC_MEMCACHED_LOCATION",
@@ -118,12 +138,7 @@ impl DjangoDocker {
             )
             .start()
             .await
-            .map_err(|e| {
-                TargetError(format!(
-                    "the Django container (profile {:?}) did not start: {e}",
-                    profile.name
-                ))
-            })?;
+            .map_err(|e| TargetError(format!("{name} did not start: {e}")))?;
         let ready = wait_until_ready(&django).await;
         let port = django
             .get_host_port_ipv4(DJANGO_PORT)
@@ -134,12 +149,11 @@ impl DjangoDocker {
             (Ok(()), Ok(port)) => {
                 let base_url =
                     url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL");
-                health_check(&base_url, TargetKind::Django).await
+                health_check(&base_url, TargetKind::Django, cell).await
             }
-            (Err(error), _) | (_, Err(error)) => Err(TargetError(format!(
-                "Django (profile {:?}, container) did not start: {error}",
-                profile.name
-            ))),
+            (Err(error), _) | (_, Err(error)) => {
+                Err(TargetError(format!("{name} did not start: {error}")))
+            }
         };
         match checked {
             Ok(instance) => Ok((instance, stack)),
@@ -375,19 +389,20 @@ impl Target for DjangoDocker {
 
     fn describe(&self) -> String {
         format!(
-            "django (containers of {} on {})",
-            self.django_image, self.images.base
+            "django {} (containers of {} on {})",
+            self.version, self.django_image, self.images.base
         )
     }
 
     fn instance<'a>(
         &'a self,
+        cell: Cell,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
         Box::pin(async move {
             let (instance, _stack) = self
                 .instances
-                .get_or_start(&profile.name, || self.start(profile))
+                .get_or_start(&instance_key(cell, profile), || self.start(cell, profile))
                 .await?;
             Ok(instance)
         })
@@ -404,10 +419,14 @@ impl Target for DjangoDocker {
         })
     }
 
-    fn diagnose<'a>(&'a self, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
+    fn diagnose<'a>(
+        &'a self,
+        cell: Cell,
+        profile: &'a Profile,
+    ) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             self.instances
-                .get(&profile.name)?
+                .get(&instance_key(cell, profile))?
                 .diagnose(&profile.name)
                 .await
         })

@@ -1,5 +1,6 @@
-//! Django as a local process: gunicorn (the WSGI server the container uses too) on a random
-//! loopback port, one process per settings profile, in its own process group so that stopping it
+//! Django as a local process: one Django release from its venv, under gunicorn (WSGI) or
+//! uvicorn (ASGI) as the cell says, on a random loopback port, one process per cell and settings
+//! profile, in its own process group so that stopping it
 //! stops its workers too. It dies with djc (the parent-death signal) even when djc is killed, and
 //! when it exits on its own during a run, djc says so and ends its workers: no orphan answers on.
 
@@ -16,16 +17,19 @@ use tokio::sync::{oneshot, watch};
 
 use super::instances::Instances;
 use super::venv::{PythonEnv, find_python};
-use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
+use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check, instance_key};
+use crate::harness::cell::Cell;
 use crate::harness::profile::Profile;
+use crate::reference::DjangoVersion;
 use crate::harness::progress::Progress;
 
-/// gunicorn prints this line (from `django_reference/gunicorn.conf.py`) once it listens.
+/// Both servers print this line (`django_reference/serve.py`) once they listen.
 const READY_PREFIX: &str = "djc: listening on ";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const LOG_TAIL_LINES: usize = 30;
 
 pub struct DjangoLocal {
+    version: DjangoVersion,
     django_dir: PathBuf,
     log_dir: PathBuf,
     /// 0 for a random port.
@@ -35,10 +39,16 @@ pub struct DjangoLocal {
 }
 
 impl DjangoLocal {
-    /// `django_dir` holds the Django project, run from the venv `env`; logs go to
-    /// `log_dir/django-<profile>.log`.
-    pub fn new(django_dir: PathBuf, log_dir: PathBuf, env: PythonEnv) -> DjangoLocal {
+    /// `django_dir` holds the Django project, run from the venv `env` of Django `version`; logs
+    /// go to `log_dir/django-<version>-<server>-<profile>.log`.
+    pub fn new(
+        version: DjangoVersion,
+        django_dir: PathBuf,
+        log_dir: PathBuf,
+        env: PythonEnv,
+    ) -> DjangoLocal {
         DjangoLocal {
+            version,
             django_dir,
             log_dir,
             port: 0,
@@ -49,13 +59,14 @@ impl DjangoLocal {
 
     /// Finds the Python and builds the venv (once) that a local Django needs: blocking.
     pub fn prepare(
+        version: DjangoVersion,
         django_dir: PathBuf,
         log_dir: PathBuf,
         progress: &Progress,
     ) -> Result<DjangoLocal, TargetError> {
-        let python = find_python(&django_dir)?;
-        let env = PythonEnv::ensure(&django_dir, &python, progress)?;
-        Ok(DjangoLocal::new(django_dir, log_dir, env))
+        let python = find_python(&django_dir, version)?;
+        let env = PythonEnv::ensure(&django_dir, version, &python, progress)?;
+        Ok(DjangoLocal::new(version, django_dir, log_dir, env))
     }
 
     /// Listens on this loopback port instead of a random one (`djc serve django --port`).
@@ -63,24 +74,37 @@ impl DjangoLocal {
         DjangoLocal { port, ..self }
     }
 
-    async fn start(&self, profile: &Profile) -> Result<(Instance, DjangoProcess), TargetError> {
+    async fn start(
+        &self,
+        cell: Cell,
+        profile: &Profile,
+    ) -> Result<(Instance, DjangoProcess), TargetError> {
+        if cell.django != self.version {
+            return Err(TargetError(format!(
+                "this local Django is {}, not {}",
+                self.version, cell.django
+            )));
+        }
         let env = &self.env;
         std::fs::create_dir_all(&self.log_dir)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", self.log_dir.display())))?;
-        let log_path = self.log_dir.join(format!("django-{}.log", profile.name));
+        let name = format!("Django {cell} (profile {:?})", profile.name);
+        let log_path = self.log_dir.join(format!(
+            "django-{}-{}.log",
+            cell.file_tag(),
+            profile.name
+        ));
         let log_file = tokio::fs::File::create(&log_path)
             .await
             .map_err(|e| TargetError(format!("cannot create {}: {e}", log_path.display())))?;
         let mut command = Command::new(&env.python);
         command
             .args([
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
+                "serve.py",
+                "--server",
+                cell.server.as_str(),
                 "--bind",
                 &format!("127.0.0.1:{}", self.port),
-                "conformance.wsgi",
             ])
             .current_dir(&self.django_dir)
             .env("DJC_SETTINGS", profile.settings_json())
@@ -98,15 +122,11 @@ impl DjangoLocal {
         let process = DjangoProcess::watch(
             child,
             log.clone(),
-            format!(
-                "Django (profile {:?}, log {})",
-                profile.name,
-                log_path.display()
-            ),
+            format!("{name} (log {})", log_path.display()),
         );
         let ready = wait_until_ready(&process, &log).await;
         let instance = match ready {
-            Ok(url) => health_check(&url, TargetKind::Django).await,
+            Ok(url) => health_check(&url, TargetKind::Django, cell).await,
             Err(error) => Err(error),
         };
         match instance {
@@ -117,8 +137,7 @@ impl DjangoLocal {
             Err(error) => {
                 process.stop().await;
                 Err(TargetError(format!(
-                    "Django (profile {:?}) did not start: {error}\nthe last lines of its log ({}):\n{}",
-                    profile.name,
+                    "{name} did not start: {error}\nthe last lines of its log ({}):\n{}",
                     log_path.display(),
                     log.tail()
                 )))
@@ -153,17 +172,21 @@ impl Target for DjangoLocal {
     }
 
     fn describe(&self) -> String {
-        format!("django (local process, Python {})", self.env.python_version)
+        format!(
+            "django {} (local process, Python {})",
+            self.version, self.env.python_version
+        )
     }
 
     fn instance<'a>(
         &'a self,
+        cell: Cell,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
         Box::pin(async move {
             let (instance, process) = self
                 .instances
-                .get_or_start(&profile.name, || self.start(profile))
+                .get_or_start(&instance_key(cell, profile), || self.start(cell, profile))
                 .await?;
             match process.ended() {
                 Some(why) => Err(TargetError(why)),
@@ -182,8 +205,12 @@ impl Target for DjangoLocal {
         })
     }
 
-    fn diagnose<'a>(&'a self, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
-        Box::pin(async move { self.instances.get(&profile.name)?.ended() })
+    fn diagnose<'a>(
+        &'a self,
+        cell: Cell,
+        profile: &'a Profile,
+    ) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move { self.instances.get(&instance_key(cell, profile))?.ended() })
     }
 
     fn kill_now(&self) {

@@ -1,9 +1,11 @@
-//! A Django that is already running (`--django-url`). It runs one settings profile: it serves
-//! the scenarios of every profile whose settings are the ones its health check reports.
+//! A Django that is already running (`--django-url`). It runs one cell and one settings profile:
+//! it serves the scenarios of that cell and of every profile whose settings are the ones its
+//! health check reports.
 
 use url::Url;
 
-use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
+use super::{BoxFuture, Instance, Target, TargetError, TargetKind, ask_health};
+use crate::harness::cell::Cell;
 use crate::harness::profile::Profile;
 use crate::reference::Settings;
 
@@ -25,6 +27,13 @@ impl DjangoUrl {
     }
 }
 
+impl DjangoUrl {
+    /// The URL the app is served at, ending in `/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+}
+
 impl Target for DjangoUrl {
     fn kind(&self) -> TargetKind {
         TargetKind::Django
@@ -36,16 +45,30 @@ impl Target for DjangoUrl {
 
     fn instance<'a>(
         &'a self,
+        cell: Cell,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
         Box::pin(async move {
             let instance = self
                 .instance
-                .get_or_init(|| health_check(&self.base_url, TargetKind::Django))
+                .get_or_init(|| ask_health(&self.base_url, TargetKind::Django))
                 .await
                 .clone()?;
-            let expected =
-                Settings::with_overrides(&serde_json::Value::Object(profile.settings.clone()))
+            if instance.cell != cell {
+                return Err(TargetError(format!(
+                    "the Django at {} runs the cell {} (Django {}), not {cell}: select its cell \
+                     with --django-version {} --server {}",
+                    self.base_url,
+                    instance.cell,
+                    instance.provenance.django_version,
+                    instance.cell.django,
+                    instance.cell.server
+                )));
+            }
+            let expected = Settings::with_overrides_for(
+                cell.django,
+                &serde_json::Value::Object(profile.settings.clone()),
+            )
                     .map_err(|e| TargetError(format!("profile {:?}: {e}", profile.name)))?
                     .to_json();
             if instance.settings != expected {

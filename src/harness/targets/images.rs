@@ -19,13 +19,23 @@ use testcontainers::runners::AsyncBuilder;
 use super::TargetError;
 use super::logged::run_logged;
 use crate::harness::progress::Progress;
+use crate::reference::DjangoVersion;
 
-/// The image `django_reference/build-offline-base.sh` makes from Debian's packages.
-pub const OFFLINE_BASE_IMAGE: &str = "django-conformance-base:bookworm";
+/// The image `django_reference/build-offline-base.sh <version>` makes from Debian's packages:
+/// bookworm (Python 3.11) for Django 5.2, trixie (Python 3.13) for 6.1. Each has Redis and
+/// memcached too.
+pub fn offline_base_image(version: DjangoVersion) -> String {
+    let suite = match version {
+        DjangoVersion::V5_2 => "bookworm",
+        DjangoVersion::V6_1 => "trixie",
+    };
+    format!("django-conformance-base:{suite}")
+}
 /// The repository of the Django images djc builds, tagged with a digest of the project.
 pub const DJANGO_IMAGE: &str = "django-conformance-django";
-/// How many Django images are kept: the newest, and the one before (another checkout's).
-const KEPT_DJANGO_IMAGES: usize = 2;
+/// How many Django images are kept: for each Django version, the newest and the one before
+/// (another checkout's).
+const KEPT_DJANGO_IMAGES: usize = 2 * DjangoVersion::ALL.len();
 
 /// The images a run uses: the base the Django image is built from, and the two stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,9 +55,13 @@ impl Images {
     }
 
     /// The official images, which need a registry.
-    fn official() -> Images {
+    fn official(version: DjangoVersion) -> Images {
+        let python = match version {
+            DjangoVersion::V5_2 => "3.11",
+            DjangoVersion::V6_1 => "3.13",
+        };
         Images {
-            base: "python:3.11-slim".into(),
+            base: format!("python:{python}-slim"),
             redis: "redis:7.4-alpine".into(),
             memcached: "memcached:1.6-alpine".into(),
         }
@@ -68,21 +82,31 @@ async fn exists(docker: &Docker, image: &str) -> bool {
     docker.inspect_image(image).await.is_ok()
 }
 
-/// Makes sure the images exist, and says which ones: `DJC_BASE_IMAGE`, `DJC_REDIS_IMAGE` and
-/// `DJC_MEMCACHED_IMAGE` when set; else the offline base image for all three when it exists (it
-/// has Redis and memcached too); else the official images, pulled if a registry answers; else
-/// the offline base image, built now with `build-offline-base.sh`.
-pub async fn ensure_images(django_dir: &Path, progress: &Progress) -> Result<Images, TargetError> {
+/// The variable that names the base image of Django `version`: `DJC_BASE_IMAGE_5_2`.
+pub fn base_image_variable(version: DjangoVersion) -> String {
+    format!("DJC_BASE_IMAGE_{}", version.as_str().replace('.', "_"))
+}
+
+/// Makes sure the images of Django `version` exist, and says which ones: its
+/// `DJC_BASE_IMAGE_<version>`, `DJC_REDIS_IMAGE` and `DJC_MEMCACHED_IMAGE` when set; else its
+/// offline base image for all three when it exists (it has Redis and memcached too); else the
+/// official images, pulled if a registry answers; else the offline base image, built now with
+/// `build-offline-base.sh`.
+pub async fn ensure_images(
+    django_dir: &Path,
+    version: DjangoVersion,
+    progress: &Progress,
+) -> Result<Images, TargetError> {
     let docker = engine_client()
         .await
         .ok_or_else(|| TargetError("the Docker engine does not answer".into()))?;
     let chosen = |variable: &str| std::env::var(variable).ok();
     if let (Some(base), redis, memcached) = (
-        chosen("DJC_BASE_IMAGE"),
+        chosen(&base_image_variable(version)),
         chosen("DJC_REDIS_IMAGE"),
         chosen("DJC_MEMCACHED_IMAGE"),
     ) {
-        let fallback = Images::official();
+        let fallback = Images::official(version);
         let images = Images {
             base,
             redis: redis.unwrap_or(fallback.redis),
@@ -91,17 +115,18 @@ pub async fn ensure_images(django_dir: &Path, progress: &Progress) -> Result<Ima
         pull_missing(&docker, &images, progress).await?;
         return Ok(images);
     }
-    if exists(&docker, OFFLINE_BASE_IMAGE).await {
-        return Ok(Images::all(OFFLINE_BASE_IMAGE));
+    let offline_image = offline_base_image(version);
+    if exists(&docker, &offline_image).await {
+        return Ok(Images::all(&offline_image));
     }
-    let official = Images::official();
+    let official = Images::official(version);
     let pulled = pull_missing(&docker, &official, progress).await;
     if pulled.is_ok() {
         return Ok(official);
     }
-    let offline = build_offline_base(django_dir, progress).await;
+    let offline = build_offline_base(django_dir, version, progress).await;
     match (pulled, offline) {
-        (_, Ok(())) => Ok(Images::all(OFFLINE_BASE_IMAGE)),
+        (_, Ok(())) => Ok(Images::all(&offline_image)),
         (Err(pull), Err(build)) => Err(TargetError(format!(
             "the images Django needs are missing: pulling them failed ({pull}), and building the \
              offline base image failed: {build}"
@@ -146,7 +171,11 @@ async fn pull_missing(
 
 /// Runs `build-offline-base.sh` of `django_dir`: debootstrap from the host's Debian mirror, then
 /// `docker import`. It needs root; it takes about a minute, once.
-async fn build_offline_base(django_dir: &Path, progress: &Progress) -> Result<(), String> {
+async fn build_offline_base(
+    django_dir: &Path,
+    version: DjangoVersion,
+    progress: &Progress,
+) -> Result<(), String> {
     // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err("building it needs root (debootstrap); run \
@@ -154,12 +183,16 @@ async fn build_offline_base(django_dir: &Path, progress: &Progress) -> Result<()
             .into());
     }
     let script = django_dir.join("build-offline-base.sh");
-    let log = std::env::temp_dir().join(format!("djc-offline-base-{}.log", std::process::id()));
-    let phase = progress
-        .phase("building the offline base image from Debian's packages (once, about a minute)");
+    let log = std::env::temp_dir().join(format!(
+        "djc-offline-base-{version}-{}.log",
+        std::process::id()
+    ));
+    let phase = progress.phase(format!(
+        "building the offline base image of Django {version} from Debian's packages (once, about a minute)"
+    ));
     let built = tokio::task::spawn_blocking(move || {
         let mut command = std::process::Command::new("bash");
-        command.arg(&script);
+        command.arg(&script).arg(version.as_str());
         super::django_local::die_with_parent(&mut command);
         run_logged(&mut command, &phase, &log).map(|()| phase)
     })
@@ -173,10 +206,11 @@ async fn build_offline_base(django_dir: &Path, progress: &Progress) -> Result<()
 /// built already, and removes older builds beyond the newest few. Its name and tag.
 pub async fn ensure_django_image(
     django_dir: &Path,
+    version: DjangoVersion,
     base: &str,
     progress: &Progress,
 ) -> Result<String, TargetError> {
-    let tag = context_digest(django_dir, base)
+    let tag = context_digest(django_dir, &format!("{base} {version}"))
         .map_err(|e| TargetError(format!("cannot read {}: {e}", django_dir.display())))?;
     let image = format!("{DJANGO_IMAGE}:{tag}");
     let docker = engine_client()
@@ -186,7 +220,7 @@ pub async fn ensure_django_image(
         return Ok(image);
     }
     let phase = progress.phase(format!(
-        "building the Django image {image} (once per change of {})",
+        "building the Django {version} image {image} (once per change of {})",
         django_dir.display()
     ));
     // The built image is found again by its tag when each profile starts.
@@ -196,7 +230,8 @@ pub async fn ensure_django_image(
         .build_image_with(
             testcontainers::core::BuildImageOptions::new()
                 .with_skip_if_exists(true)
-                .with_build_arg("BASE_IMAGE", base),
+                .with_build_arg("BASE_IMAGE", base)
+                .with_build_arg("DJANGO_VERSION", version.as_str()),
         )
         .await
         .map_err(|e| {
@@ -240,7 +275,7 @@ async fn remove_older_django_images(docker: &Docker, keep: &str) {
     }
 }
 
-/// Every image djc made: the Django images and the offline base image.
+/// Every image djc made: the Django images and the offline base images.
 pub async fn remove_all(docker: &Docker) -> Vec<String> {
     let mut removed = Vec::new();
     let filters = HashMap::from([("reference", vec![DJANGO_IMAGE.to_owned()])]);
@@ -253,7 +288,7 @@ pub async fn remove_all(docker: &Docker) -> Vec<String> {
     let names = listed
         .into_iter()
         .flat_map(|image| image.repo_tags)
-        .chain([OFFLINE_BASE_IMAGE.to_owned()]);
+        .chain(DjangoVersion::ALL.map(offline_base_image));
     for name in names {
         let options = RemoveImageOptionsBuilder::new().force(true).build();
         if docker

@@ -1,4 +1,4 @@
-//! One lazily started instance per profile, shared by every scenario that needs it.
+//! One lazily started instance per cell and profile, shared by every scenario that needs it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use super::{Instance, TargetError};
 
 type Cell<H> = Arc<OnceCell<Result<(Instance, Arc<H>), TargetError>>>;
 
-/// Instances keyed by profile name; `H` is whatever keeps an instance alive (a task, a process).
+/// Instances keyed by cell and profile ([`super::instance_key`]); `H` is whatever keeps an instance alive (a task, a process).
 pub(crate) struct Instances<H> {
     cells: Mutex<HashMap<String, Cell<H>>>,
 }
@@ -23,12 +23,12 @@ impl<H> Default for Instances<H> {
 }
 
 impl<H: Send + Sync> Instances<H> {
-    /// The instance for `profile` and what keeps it alive, starting it with `start` if no one
-    /// has yet. A failed start is remembered, so every scenario of that profile reports the same
-    /// error without retrying.
+    /// The instance for `key` and what keeps it alive, starting it with `start` if no one has
+    /// yet. A failed start is remembered, so every scenario of that cell and profile reports the
+    /// same error without retrying.
     pub async fn get_or_start<F, Fut>(
         &self,
-        profile: &str,
+        key: &str,
         start: F,
     ) -> Result<(Instance, Arc<H>), TargetError>
     where
@@ -39,7 +39,7 @@ impl<H: Send + Sync> Instances<H> {
             .cells
             .lock()
             .expect("instances lock")
-            .entry(profile.to_owned())
+            .entry(key.to_owned())
             .or_default()
             .clone();
         let started = cell
@@ -55,13 +55,13 @@ impl<H: Send + Sync> Instances<H> {
             .map_err(Clone::clone)
     }
 
-    /// The handle of `profile`'s instance, if it has started.
-    pub fn get(&self, profile: &str) -> Option<Arc<H>> {
+    /// The handle of `key`'s instance, if it has started.
+    pub fn get(&self, key: &str) -> Option<Arc<H>> {
         let cell = self
             .cells
             .lock()
             .expect("instances lock")
-            .get(profile)?
+            .get(key)?
             .clone();
         match cell.get() {
             Some(Ok((_, handle))) => Some(handle.clone()),

@@ -3,7 +3,8 @@
 use tokio::task::JoinHandle;
 
 use super::instances::Instances;
-use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check};
+use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check, instance_key};
+use crate::harness::cell::Cell;
 use crate::harness::profile::Profile;
 use crate::reference::Settings;
 
@@ -23,12 +24,13 @@ impl Target for RustTarget {
 
     fn instance<'a>(
         &'a self,
+        cell: Cell,
         profile: &'a Profile,
     ) -> BoxFuture<'a, Result<Instance, TargetError>> {
         Box::pin(async move {
             let (instance, _server) = self
                 .instances
-                .get_or_start(&profile.name, || start(profile))
+                .get_or_start(&instance_key(cell, profile), || start(cell, profile))
                 .await?;
             Ok(instance)
         })
@@ -43,9 +45,13 @@ impl Target for RustTarget {
     }
 }
 
-async fn start(profile: &Profile) -> Result<(Instance, JoinHandle<()>), TargetError> {
-    let settings = Settings::with_overrides(&serde_json::Value::Object(profile.settings.clone()))
-        .map_err(|e| {
+/// The app emulating `cell`, with `profile`'s settings on that Django's defaults.
+async fn start(cell: Cell, profile: &Profile) -> Result<(Instance, JoinHandle<()>), TargetError> {
+    let settings = Settings::with_overrides_for(
+        cell.django,
+        &serde_json::Value::Object(profile.settings.clone()),
+    )
+    .map_err(|e| {
         TargetError(format!(
             "the Rust app cannot run profile {:?}: {e}",
             profile.name
@@ -57,10 +63,10 @@ async fn start(profile: &Profile) -> Result<(Instance, JoinHandle<()>), TargetEr
     let address = listener
         .local_addr()
         .map_err(|e| TargetError(e.to_string()))?;
-    let server = tokio::spawn(crate::app::serve(listener, settings));
+    let server = tokio::spawn(crate::app::serve(listener, settings, cell.server));
     let base_url =
         url::Url::parse(&format!("http://{address}/")).expect("a socket address makes a URL");
-    match health_check(&base_url, TargetKind::Rust).await {
+    match health_check(&base_url, TargetKind::Rust, cell).await {
         Ok(instance) => Ok((instance, server)),
         Err(error) => {
             server.abort();

@@ -1,6 +1,6 @@
-//! The pinned Python environment for the local Django: the Python minor version named in
-//! `django_reference/PYTHON_VERSION` and a venv built once from `requirements.txt`, cached under
-//! a key of the interpreter and the pins, so it is reused while neither changes.
+//! The pinned Python environment for a local Django release: a Python that release runs on (and
+//! that passes `check_python.py`), and a venv built once from `requirements-<release>.txt`,
+//! cached under a key of the interpreter and the pins, so it is reused while neither changes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,6 +10,26 @@ use sha2::{Digest, Sha256};
 use super::TargetError;
 use super::logged::run_logged;
 use crate::harness::progress::{Phase, Progress};
+use crate::reference::DjangoVersion;
+
+/// The pinned requirements of `version`'s venv and image, in the Django project.
+pub fn requirements_file(version: DjangoVersion) -> String {
+    format!("requirements-{version}.txt")
+}
+
+/// The Python minor versions `version` runs on here, preferred first: 5.2's snapshots come from
+/// Debian bookworm's 3.11; Django 6.1 needs 3.12 or newer (Debian trixie has 3.13).
+pub fn python_minors(version: DjangoVersion) -> &'static [&'static str] {
+    match version {
+        DjangoVersion::V5_2 => &["3.11"],
+        DjangoVersion::V6_1 => &["3.13", "3.12"],
+    }
+}
+
+/// The environment variable that names the interpreter for `version`: `DJC_PYTHON_5_2`.
+pub fn python_variable(version: DjangoVersion) -> String {
+    format!("DJC_PYTHON_{}", version.as_str().replace('.', "_"))
+}
 
 /// Where venvs are cached: `$DJC_CACHE_DIR`, else `$XDG_CACHE_HOME/django-conformance`, else
 /// `~/.cache/django-conformance`.
@@ -47,10 +67,11 @@ impl PythonEnv {
     /// Blocking: building takes a while the first time, shown as a phase of `progress`.
     pub fn ensure(
         django_dir: &Path,
+        version: DjangoVersion,
         python: &Python,
         progress: &Progress,
     ) -> Result<PythonEnv, TargetError> {
-        let requirements = django_dir.join("requirements.txt");
+        let requirements = django_dir.join(requirements_file(version));
         let pins = std::fs::read(&requirements).map_err(|e| {
             TargetError(format!(
                 "cannot read {}: {e} (is --django-dir right?)",
@@ -61,13 +82,13 @@ impl PythonEnv {
             [pins.as_slice(), python.path.as_os_str().as_encoded_bytes()].concat(),
         ));
         let venvs = cache_dir().join("venvs");
-        let venv = venvs.join(format!("py{}-{key}", python.version));
+        let venv = venvs.join(format!("django{version}-py{}-{key}", python.version));
         std::fs::create_dir_all(&venvs)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", venvs.display())))?;
         let _lock = FileLock::acquire(&venvs.join(".lock"))?;
         if !venv.exists() {
             let phase = progress.phase(format!(
-                "building the Django environment (once, in {}, Python {})",
+                "building the Django {version} environment (once, in {}, Python {})",
                 venv.display(),
                 python.version
             ));
@@ -119,25 +140,28 @@ fn python_version_of(command: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// The interpreter for the local Django: `$DJC_PYTHON`, else the first of `/usr/bin/python<v>`
-/// (the distribution's build, which security fixes reach) and `python<v>` on the PATH that is
-/// Python `<v>` (from `django_reference/PYTHON_VERSION`) and passes `check_python.py`. The
-/// error names each interpreter passed over and why.
-pub fn find_python(django_dir: &Path) -> Result<Python, TargetError> {
-    let wanted = std::fs::read_to_string(django_dir.join("PYTHON_VERSION"))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let candidates: Vec<PathBuf> = match std::env::var_os("DJC_PYTHON") {
+/// The interpreter for a local Django `version`: `$DJC_PYTHON_<version>` (`DJC_PYTHON_5_2`), else
+/// the first of `/usr/bin/python<v>` (the distribution's build, which security fixes reach) and
+/// `python<v>` on the PATH, for each minor version `v` it runs on, that passes `check_python.py`.
+/// The error names each interpreter passed over and why.
+pub fn find_python(django_dir: &Path, version: DjangoVersion) -> Result<Python, TargetError> {
+    let minors = python_minors(version);
+    let variable = python_variable(version);
+    let candidates: Vec<PathBuf> = match std::env::var_os(&variable) {
         Some(explicit) => vec![PathBuf::from(explicit)],
-        None => vec![
-            PathBuf::from(format!("/usr/bin/python{wanted}")),
-            PathBuf::from(format!("python{wanted}")),
-        ],
+        None => minors
+            .iter()
+            .flat_map(|minor| {
+                [
+                    PathBuf::from(format!("/usr/bin/python{minor}")),
+                    PathBuf::from(format!("python{minor}")),
+                ]
+            })
+            .collect(),
     };
     let mut refused = Vec::new();
     for candidate in candidates {
-        match check_candidate(&candidate, django_dir, &wanted) {
+        match check_candidate(&candidate, django_dir, minors) {
             Ok(version) => {
                 return Ok(Python {
                     path: candidate,
@@ -148,15 +172,19 @@ pub fn find_python(django_dir: &Path) -> Result<Python, TargetError> {
         }
     }
     Err(TargetError(format!(
-        "no Python fit for the local Django (Python {wanted}, pinned in \
-         django_reference/PYTHON_VERSION, that passes check_python.py):\n  {}",
+        "no Python fit for a local Django {version} (Python {} that passes \
+         check_python.py; {variable} names one):\n  {}",
+        minors.join(" or "),
         refused.join("\n  ")
     )))
 }
 
-fn check_candidate(python: &Path, django_dir: &Path, wanted: &str) -> Result<String, String> {
+fn check_candidate(python: &Path, django_dir: &Path, minors: &[&str]) -> Result<String, String> {
     let version = python_version_of(python).ok_or("not found, or does not run")?;
-    if !version.starts_with(&format!("{wanted}.")) {
+    if !minors
+        .iter()
+        .any(|minor| version.starts_with(&format!("{minor}.")))
+    {
         return Err(format!("is Python {version}"));
     }
     let check = Command::new(python)
