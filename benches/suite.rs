@@ -187,12 +187,8 @@ async fn start(targets: &Targets, profiles: &Profiles, scenarios: &[Scenario]) {
         for name in &needed {
             let target = target.clone();
             let profile = profiles.get(name).unwrap().clone();
-            starting.spawn(async move {
-                target
-                    .instance(Cell::REFERENCE, &profile)
-                    .await
-                    .map(|_| ())
-            });
+            starting
+                .spawn(async move { target.instance(Cell::REFERENCE, &profile).await.map(|_| ()) });
         }
     }
     for started in starting.join_all().await {
@@ -317,10 +313,20 @@ fn live() {
         })
         .collect();
     let measured: Vec<(Duration, i64)> = (0..runs())
-        .map(|_| timed_djc(
-            &["run", "--django", "local", "--django-version", "5.2", "--server", "gunicorn"],
-            repo(),
-        ))
+        .map(|_| {
+            timed_djc(
+                &[
+                    "run",
+                    "--django",
+                    "local",
+                    "--django-version",
+                    "5.2",
+                    "--server",
+                    "gunicorn",
+                ],
+                repo(),
+            )
+        })
         .collect();
     let alone = median(alone);
     let whole = median(measured.iter().map(|(d, _)| d.as_secs_f64()).collect());

@@ -32,7 +32,11 @@ def serve_uvicorn(bind):
 
     host, _, port = bind.rpartition(":")
     host = host.strip("[]")
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP as uvicorn's own --host/--port sockets have it: asyncio turns Nagle off
+    # (TCP_NODELAY) only on connections of such a socket, else each keep-alive response waits
+    # on the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, int(port)))
     # Listening before the ready line: a request sent at once waits in the backlog until

@@ -52,11 +52,16 @@ fn an_offline_run_that_matches_writes_the_documented_reports() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap())
             .unwrap();
     assert_eq!(report["mode"], "offline");
-    assert_eq!(report["django_version"], "5.2.19");
+    assert_eq!(report["cells"]["5.2/gunicorn"]["django_version"], "5.2.19");
+    assert_eq!(report["cells"]["6.1/uvicorn"]["django_version"], "6.1.3");
     let summary = &report["summary"];
+    assert_eq!(
+        summary["by_topic_and_cell"]["cookies"]["6.1/uvicorn"],
+        serde_json::json!({"agree": 1, "scenarios": 1})
+    );
     for (field, expected) in [
-        ("scenarios", 1),
-        ("passed", 1),
+        ("scenarios", 4),
+        ("passed", 4),
         ("diverged", 0),
         ("known", 0),
         ("errors", 0),
@@ -72,9 +77,24 @@ fn an_offline_run_that_matches_writes_the_documented_reports() {
         ),
         (Some(SCENARIO), Some("cookies"), Some("passed"))
     );
+    assert_eq!(
+        (&scenario["django_version"], &scenario["server"]),
+        (&serde_json::json!("5.2"), &serde_json::json!("gunicorn")),
+        "each result names its cell"
+    );
     assert!(scenario["tags"].is_array());
     let junit = std::fs::read_to_string(dir.path().join("out/junit.xml")).unwrap();
-    assert!(junit.contains(&format!("name=\"{SCENARIO}\"")), "{junit}");
+    for cell in ["5.2/gunicorn", "5.2/uvicorn", "6.1/gunicorn", "6.1/uvicorn"] {
+        assert!(
+            junit.contains(&format!("name=\"{SCENARIO} [{cell}]\"")),
+            "{junit}"
+        );
+    }
+    assert!(
+        text(&output).contains("Rust agrees, by cell"),
+        "the compliance table: {}",
+        text(&output)
+    );
     assert!(
         text(&output).contains("cookies"),
         "the per-topic table names the topic"
@@ -156,7 +176,7 @@ fn a_ledger_entry_explains_a_divergence_and_a_stale_one_fails_the_run() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
-    assert_eq!(report["summary"]["known"], 1);
+    assert_eq!(report["summary"]["known"], 4, "in each of the four cells");
     assert_eq!(
         report["scenarios"][0]["divergences"][0]["known"]["class"],
         "intentional"
@@ -372,31 +392,33 @@ fn when_nothing_can_work_one_message_lists_what_was_tried_and_the_fixes() {
     let output = djc_with_env(
         &[
             "run",
+            "--django-version",
+            "5.2",
             "--django-dir",
             repo().join("django_reference").to_str().unwrap(),
         ],
         dir.path(),
         &[
-            ("DJC_PYTHON", python.to_str().unwrap()),
+            ("DJC_PYTHON_5_2", python.to_str().unwrap()),
             ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
         ],
     );
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     for expected in [
-        "no Django can start here",
+        "no Django 5.2 can start here",
         "a local process: no Python fit",
         "lacks CPython's fix",
         "containers: no Docker engine answers at /nonexistent/docker.sock",
         "apt-get install python3.11",
-        "DJC_PYTHON",
+        "DJC_PYTHON_5_2",
         "start docker",
         "--django-url",
     ] {
         assert!(message.contains(expected), "{expected:?} in {message}");
     }
     assert_eq!(
-        message.matches("no Django can start here").count(),
+        message.matches("no Django 5.2 can start here").count(),
         1,
         "said once: {message}"
     );
@@ -477,14 +499,16 @@ fn an_engine_that_cannot_get_the_images_is_never_chosen() {
     let output = djc_with_env(
         &[
             "run",
+            "--django-version",
+            "5.2",
             "--django-dir",
             repo().join("django_reference").to_str().unwrap(),
         ],
         dir.path(),
         &[
-            ("DJC_PYTHON", python.to_str().unwrap()),
+            ("DJC_PYTHON_5_2", python.to_str().unwrap()),
             ("DOCKER_HOST", host.as_str()),
-            ("DJC_BASE_IMAGE", "django-conformance-base:not-here"),
+            ("DJC_BASE_IMAGE_5_2", "django-conformance-base:not-here"),
         ],
     );
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
@@ -635,7 +659,12 @@ fn fail_fast_stops_at_the_first_failure_and_failed_reruns_what_failed() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("failed.json")).unwrap())
             .unwrap();
-    assert_eq!(report["summary"]["scenarios"], 2, "{}", text(&output));
+    assert_eq!(
+        report["summary"]["scenarios"],
+        8,
+        "two scenarios in four cells: {}",
+        text(&output)
+    );
 }
 
 #[test]
@@ -649,7 +678,7 @@ fn reports_carry_schema_version_and_timings_and_junit_names_each_side() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["djc_version"], env!("CARGO_PKG_VERSION"));
     assert!(
         report["started_at"].as_str().unwrap().ends_with('Z'),

@@ -6,8 +6,12 @@ mod support;
 
 use support::{djc, docker, repo, signal_djc, text};
 
-const OFFLINE_IMAGES: [(&str, &str); 3] = [
-    ("DJC_BASE_IMAGE", "django-conformance-base:bookworm"),
+/// docker-compose.yml's variables for Django 6.1 under uvicorn on the offline base images (the
+/// other cells' path is the same; 5.2 under gunicorn is the default).
+const COMPOSE_6_1_UVICORN: [(&str, &str); 5] = [
+    ("DJC_DJANGO_VERSION", "6.1"),
+    ("DJC_SERVER", "uvicorn"),
+    ("DJC_BASE_IMAGE", "django-conformance-base:trixie"),
     ("DJC_REDIS_IMAGE", "django-conformance-base:bookworm"),
     ("DJC_MEMCACHED_IMAGE", "django-conformance-base:bookworm"),
 ];
@@ -87,17 +91,22 @@ fn a_fresh_machine_gets_what_it_lacks_and_ends_green() {
     let output = support::djc_with_env(
         &["run", "--report", report.to_str().unwrap()],
         &repo(),
-        &[("DJC_PYTHON", python.to_str().unwrap())],
+        &[("DJC_PYTHON_5_2", python.to_str().unwrap())],
     );
     let message = text(&output);
     assert_eq!(output.status.code(), Some(0), "{message}");
-    for said in [
-        "not as a local process",
-        "building the offline base image from Debian's packages (once, about a minute)",
-        "building the Django image",
-        "Django runs as django (containers",
-    ] {
-        assert!(message.contains(said), "{said:?} in {message}");
+    for version in ["5.2", "6.1"] {
+        for said in [
+            format!("Django {version} not as a local process"),
+            format!(
+                "building the offline base image of Django {version} from Debian's packages \
+                 (once, about a minute)"
+            ),
+            format!("building the Django {version} image"),
+            format!("Django {version} runs as django {version} (containers"),
+        ] {
+            assert!(message.contains(&said), "{said:?} in {message}");
+        }
     }
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -126,14 +135,16 @@ fn every_scenario_passes_in_containers_and_nothing_is_left_behind() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(
-        text(&output).contains("Django runs as django (containers"),
+        text(&output).contains("Django 6.1 runs as django 6.1 (containers"),
         "djc says which it chose: {}",
         text(&output)
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap();
     assert_eq!(report["mode"], "live");
-    assert_eq!(report["django_version"], "5.2.19");
+    assert_eq!(report["cells"]["5.2/gunicorn"]["django_version"], "5.2.19");
+    assert_eq!(report["cells"]["6.1/uvicorn"]["django_version"], "6.1.3");
+    assert_eq!(report["cells"]["6.1/uvicorn"]["python_version"], "3.13.5");
     assert_eq!(
         (
             report["summary"]["errors"].as_u64(),
@@ -159,7 +170,7 @@ fn docker_compose_serves_the_same_app() {
             .args(["-p", project])
             .args(args)
             .current_dir(repo())
-            .envs(OFFLINE_IMAGES)
+            .envs(COMPOSE_6_1_UVICORN)
             .env("DJC_PORT", &port);
         command.output().expect("docker-compose runs")
     };
@@ -177,6 +188,11 @@ fn docker_compose_serves_the_same_app() {
     let down = compose(&["down", "-v"]);
     assert!(answered, "the compose stack never answered on {url}");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains("6.1/uvicorn"),
+        "the run covers the cell the stack serves: {}",
+        text(&output)
+    );
     assert!(down.status.success(), "{}", text(&down));
     let left = lines(docker(&[
         "ps",
@@ -325,7 +341,7 @@ fn older_django_images_are_removed_after_a_build() {
         let tagged = docker(&[
             "tag",
             "django-conformance-base:bookworm",
-            &format!("django-conformance-django:{old}"),
+            &format!("django-conformance-django:5.2-{old}"),
         ]);
         assert!(tagged.status.success(), "{}", text(&tagged));
     }
@@ -339,16 +355,26 @@ fn older_django_images_are_removed_after_a_build() {
             "docker",
             "--django-dir",
             django_dir.to_str().unwrap(),
+            "--django-version",
+            "5.2",
             "cookies/set_cookie_plain",
         ],
         &repo(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let after = django_images();
+    let of_5_2: Vec<&String> = after
+        .iter()
+        .filter(|image| image.contains(":5.2-"))
+        .collect();
     assert_eq!(
-        after.len(),
+        of_5_2.len(),
         2,
-        "the new image and one before it: {before:?} → {after:?}"
+        "the new 5.2 image and one before it: {before:?} → {after:?}"
+    );
+    assert!(
+        after.iter().any(|image| image.contains(":6.1-")),
+        "6.1's image is another version's, kept: {after:?}"
     );
     assert!(
         after.iter().all(|image| !image.ends_with(":old-3")),
@@ -368,11 +394,13 @@ fn clean_removes_everything_djc_made() {
         &[("DJC_CACHE_DIR", cache_dir.to_str().unwrap())],
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    assert!(
-        text(&output).contains("removed django-conformance-base:bookworm"),
-        "{}",
-        text(&output)
-    );
+    for base in ["bookworm", "trixie"] {
+        assert!(
+            text(&output).contains(&format!("removed django-conformance-base:{base}")),
+            "{}",
+            text(&output)
+        );
+    }
     assert!(!cache_dir.exists(), "{}", text(&output));
     let left = lines(docker(&[
         "images",

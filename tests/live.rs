@@ -18,12 +18,18 @@ fn every_scenario_passes_live_against_a_local_django_process() {
     let report = tempfile::NamedTempFile::new().unwrap();
     // `--django auto` (the default) with no engine: the local process, and it says so.
     let output = djc_with_env(
-        &["run", "--report", report.path().to_str().unwrap()],
+        &[
+            "run",
+            "--django-version",
+            "5.2",
+            "--report",
+            report.path().to_str().unwrap(),
+        ],
         &repo(),
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
     assert!(
-        text(&output).contains("Django runs as django (local process"),
+        text(&output).contains("Django 5.2 runs as django 5.2 (local process"),
         "{}",
         text(&output)
     );
@@ -31,7 +37,12 @@ fn every_scenario_passes_live_against_a_local_django_process() {
         serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap_or_default();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(report["mode"], "live");
-    assert_eq!(report["django_version"], "5.2.19");
+    for server in ["gunicorn", "uvicorn"] {
+        assert_eq!(
+            report["cells"][format!("5.2/{server}")]["django_version"],
+            "5.2.19"
+        );
+    }
     assert_eq!(report["summary"]["errors"], 0, "{}", text(&output));
     assert_eq!(report["summary"]["drifted"], 0, "{}", text(&output));
     assert!(report["summary"]["scenarios"].as_u64().unwrap() >= 40);
@@ -47,7 +58,15 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     let django_dir = django_dir.to_str().unwrap();
 
     let output = djc(
-        &["record", "--django", "local", "--django-version", "5.2", "--django-dir", django_dir],
+        &[
+            "record",
+            "--django",
+            "local",
+            "--django-version",
+            "5.2",
+            "--django-dir",
+            django_dir,
+        ],
         dir.path(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -70,7 +89,9 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
             "record",
             "--accept",
             "--django",
-            "local", "--django-version", "5.2",
+            "local",
+            "--django-version",
+            "5.2",
             "--django-dir",
             django_dir,
         ],
@@ -83,14 +104,24 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     );
 
     let output = djc(
-        &["record", "--django", "local", "--django-version", "5.2", "--django-dir", django_dir],
+        &[
+            "record",
+            "--django",
+            "local",
+            "--django-version",
+            "5.2",
+            "--django-dir",
+            django_dir,
+        ],
         dir.path(),
     );
-    assert!(
-        text(&output).contains(&format!("{id}: unchanged")),
-        "{}",
-        text(&output)
-    );
+    for cell in ["5.2/gunicorn", "5.2/uvicorn"] {
+        assert!(
+            text(&output).contains(&format!("{id} [{cell}]: unchanged")),
+            "{}",
+            text(&output)
+        );
+    }
 }
 
 fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
@@ -109,7 +140,9 @@ fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
             "record",
             "--accept",
             "--django",
-            "local", "--django-version", "5.2",
+            "local",
+            "--django-version",
+            "5.2",
             "--django-dir",
             django_dir.to_str().unwrap(),
         ],
@@ -117,10 +150,12 @@ fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
     );
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let message = text(&output);
-    assert!(
-        message.contains(&format!("{id}: NOT recorded: cannot write")),
-        "{message}"
-    );
+    for cell in ["5.2/gunicorn", "5.2/uvicorn"] {
+        assert!(
+            message.contains(&format!("{id} [{cell}]: NOT recorded: cannot write")),
+            "{message}"
+        );
+    }
     assert!(message.contains("File exists"), "the real cause: {message}");
 }
 
@@ -133,7 +168,9 @@ fn a_live_scenario_without_a_snapshot_is_unrecorded_not_passed() {
         &[
             "run",
             "--django",
-            "local", "--django-version", "5.2",
+            "local",
+            "--django-version",
+            "5.2",
             "--django-dir",
             django_dir.to_str().unwrap(),
             "--report",
@@ -159,8 +196,13 @@ fn the_django_apps_own_tests_pass() {
     use django_conformance::harness::targets::{PythonEnv, find_python};
     let django_dir = repo().join("django_reference");
     let python = find_python(&django_dir, DjangoVersion::V5_2).unwrap();
-    let env = PythonEnv::ensure(&django_dir, DjangoVersion::V5_2, &python, &Progress::hidden())
-        .unwrap();
+    let env = PythonEnv::ensure(
+        &django_dir,
+        DjangoVersion::V5_2,
+        &python,
+        &Progress::hidden(),
+    )
+    .unwrap();
     let output = std::process::Command::new(&env.python)
         .arg(django_dir.join("tests/test_contract.py"))
         .output()
@@ -345,28 +387,28 @@ fn both_apps_refuse_requests_outside_the_contract_in_the_same_words() {
                 rust.instance(cell, &profile).await.unwrap().base_url,
             ];
             for (path, body) in cases {
-            let mut said = Vec::new();
-            for url in &urls {
-                let response = client
-                    .post(url.join(path.trim_start_matches('/')).unwrap())
-                    .header("content-type", "application/json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                let error = response
-                    .headers()
-                    .get("x-djc-contract-error")
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-                said.push((response.status().as_u16(), error));
-            }
-            assert_eq!(said[0].0, 400, "{path} {body} [{cell}]: Django {said:?}");
-            if said[0] != said[1] {
-                differ.push(format!(
-                    "{path} {body} [{cell}]\n  django: {:?}\n    rust: {:?}",
-                    said[0], said[1]
-                ));
-            }
+                let mut said = Vec::new();
+                for url in &urls {
+                    let response = client
+                        .post(url.join(path.trim_start_matches('/')).unwrap())
+                        .header("content-type", "application/json")
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .unwrap();
+                    let error = response
+                        .headers()
+                        .get("x-djc-contract-error")
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    said.push((response.status().as_u16(), error));
+                }
+                assert_eq!(said[0].0, 400, "{path} {body} [{cell}]: Django {said:?}");
+                if said[0] != said[1] {
+                    differ.push(format!(
+                        "{path} {body} [{cell}]\n  django: {:?}\n    rust: {:?}",
+                        said[0], said[1]
+                    ));
+                }
             }
         }
         django.shutdown().await;
@@ -394,7 +436,9 @@ fn warm_up(dir: &std::path::Path) {
         &[
             "run",
             "--django",
-            "local", "--django-version", "5.2",
+            "local",
+            "--django-version",
+            "5.2",
             "--django-dir",
             django_dir.to_str().unwrap(),
             "--profile",
@@ -416,7 +460,9 @@ fn spawn_local(
     let mut args = vec![
         command,
         "--django",
-        "local", "--django-version", "5.2",
+        "local",
+        "--django-version",
+        "5.2",
         "--django-dir",
         django_dir.to_str().unwrap(),
         "--jobs",
@@ -585,7 +631,18 @@ fn django_failing_to_start_exits_with_the_tail_of_its_log() {
         format!("{original}\nraise RuntimeError('broken on purpose for a test')\n"),
     )
     .unwrap();
-    let output = djc(&["run", "--django", "local", "--django-version", "5.2", "--jobs", "1"], dir.path());
+    let output = djc(
+        &[
+            "run",
+            "--django",
+            "local",
+            "--django-version",
+            "5.2",
+            "--jobs",
+            "1",
+        ],
+        dir.path(),
+    );
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     assert!(message.contains("did not start"), "{message}");
@@ -624,7 +681,9 @@ fn what_once_panicked_the_harness_is_compared_live() {
             &[
                 "run",
                 "--django",
-                "local", "--django-version", "5.2",
+                "local",
+                "--django-version",
+                "5.2",
                 "--scenarios",
                 scenarios.to_str().unwrap(),
                 "--snapshots",
@@ -640,8 +699,8 @@ fn what_once_panicked_the_harness_is_compared_live() {
                 .unwrap_or_default();
         assert_eq!(
             report["summary"]["scenarios"],
-            2,
-            "{folder}: {}",
+            4,
+            "{folder}: two scenarios in 5.2's two cells: {}",
             text(&output)
         );
         for outcome in report["scenarios"].as_array().unwrap() {

@@ -50,6 +50,7 @@ def call(path, body=None, method="POST", headers=None, clock_at=CLOCK):
         "CONTENT_TYPE": "application/json",
         "CONTENT_LENGTH": str(len(data)),
         "wsgi.input": io.BytesIO(data),
+        "SERVER_SOFTWARE": "gunicorn/27.0.1",  # as gunicorn names itself
     }
     if clock_at is not None:
         environ["HTTP_X_DJC_CLOCK"] = clock_at
@@ -179,7 +180,7 @@ class EndpointTests(unittest.TestCase):
         self.assertEqual(status, "200 OK")
         self.assertEqual(
             body,
-            b'{"implementation": "django", "django_version": "5.2.19", '
+            b'{"implementation": "django", "django_version": "5.2.19", "server": "gunicorn", '
             + f'"python_version": "{platform.python_version()}", '.encode()
             + b'"settings": {"SECRET_KEY": "test-secret-key-for-catalog", "SECRET_KEY_FALLBACKS": [], '
             b'"SIGNED_COOKIE_LEGACY_SALT_FALLBACK": true}}',

@@ -20,8 +20,6 @@ use crate::reference::pyjson::{self, LoadsError};
 use crate::reference::settings::text_of;
 use crate::reference::{PyText, Settings};
 
-/// The version whose behaviour the reference implements, as `django.get_version()` says it.
-
 const CONTRACT_ERROR: HeaderName = HeaderName::from_static("x-djc-contract-error");
 const CLOCK: HeaderName = HeaderName::from_static("x-djc-clock");
 

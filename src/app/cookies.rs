@@ -13,10 +13,10 @@ use axum::routing::any;
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
+use super::Server;
 use super::contract::{
     Args, Clock, JsonBody, ViewError, json_response, missing, py_repr, read_ops,
 };
-use super::Server;
 use crate::reference::cookies::{
     CookieOptions, ResponseCookies, asgi_cookie_header, decode_cookie_header, get_signed_cookie,
     parse_cookie,
@@ -243,7 +243,8 @@ fn request_cookies(
     match server {
         Server::Gunicorn => {
             let header = wsgi_cookie_header(&lines);
-            let cookies = parse_cookie(&decode_cookie_header(header.as_deref().unwrap_or_default()));
+            let cookies =
+                parse_cookie(&decode_cookie_header(header.as_deref().unwrap_or_default()));
             (header.as_deref().map(latin1), cookies)
         }
         Server::Uvicorn => {

@@ -18,23 +18,24 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::{Extension, Router};
 use axum::body::HttpBody;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::http::header::{
-    CONTENT_LENGTH, CONTENT_TYPE, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_LENGTH, CONTENT_TYPE, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::extract::State;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::any;
+use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 
 use crate::reference::cookies::ResponseCookies;
 use crate::reference::{DjangoVersion, Settings};
@@ -71,7 +72,9 @@ impl Server {
     }
 
     pub fn parse(text: &str) -> Option<Server> {
-        Server::ALL.into_iter().find(|server| server.as_str() == text)
+        Server::ALL
+            .into_iter()
+            .find(|server| server.as_str() == text)
     }
 }
 
@@ -150,7 +153,18 @@ pub async fn serve_with(
     server: Server,
     limits: ServeLimits,
 ) {
-    let service = TowerToHyperService::new(router(settings, server));
+    let router = router(settings, server);
+    let service = TowerToHyperService::new(tower::service_fn(move |request: Request<_>| {
+        let router = router.clone();
+        async move {
+            let Ok(response) = router.oneshot(request).await;
+            // hyper closes the connection, writing nothing, when the service fails.
+            match response.extensions().get::<Unwritable>() {
+                Some(unwritable) => Err(unwritable.clone()),
+                None => Ok(response),
+            }
+        }
+    }));
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     const FIRST_PAUSE: Duration = Duration::from_millis(5);
     let mut pause = FIRST_PAUSE;
@@ -219,13 +233,33 @@ async fn write_cookies(
         // Control characters never get here: the reference refuses them as http.cookies does.
         let encoded = match server {
             Server::Gunicorn => wsgi_header_bytes(&value),
-            Server::Uvicorn => asgi_cookie_bytes(&value, settings.django_version),
+            Server::Uvicorn => match asgi_cookie_bytes(&value, settings.django_version) {
+                Some(bytes) if bytes.ends_with(b" ") || bytes.ends_with(b"\t") => {
+                    return unwritable(
+                        "h11 refuses a header value that ends in whitespace, which Django 6.1's \
+                         ASGI handler leaves on a Set-Cookie",
+                    );
+                }
+                encoded => encoded,
+            },
         };
         match encoded.map(|bytes| HeaderValue::from_bytes(&bytes)) {
             Some(Ok(value)) => response.headers_mut().append(SET_COOKIE, value),
             _ => return server_error_page(server),
         };
     }
+    response
+}
+
+/// A response no byte of which reaches the client: the server fails to write its head and drops
+/// the connection. [`serve_with`] closes the connection when it meets one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the server cannot write this response: {0}")]
+pub struct Unwritable(&'static str);
+
+fn unwritable(why: &'static str) -> Response {
+    let mut response = Response::default();
+    response.extensions_mut().insert(Unwritable(why));
     response
 }
 

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{ServeLimits, Server, serve, serve_with, wsgi_header_bytes};
-use crate::reference::Settings;
+use super::{ServeLimits, Server, asgi_cookie_bytes, serve, serve_with, wsgi_header_bytes};
+use crate::reference::{DjangoVersion, Settings};
 
 const CLOCK: &str = "1700000000"; // Tue, 14 Nov 2023 22:13:20 GMT; b62 "1r31eq"
 const SIGNED_C: &str = "hello:1r31eq:ibGXs9hYGUvdzes8OUPYia_OxcCfU-hW5C_VDi5ERj8";
@@ -64,11 +64,15 @@ impl Reply {
     }
 }
 
-/// A Django-equivalent app on 127.0.0.1, port chosen by the OS.
+/// A Django-equivalent app on 127.0.0.1, port chosen by the OS, under gunicorn.
 async fn start(settings: Settings) -> SocketAddr {
+    start_under(settings, Server::Gunicorn).await
+}
+
+async fn start_under(settings: Settings, server: Server) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, settings, Server::Gunicorn));
+    tokio::spawn(serve(listener, settings, server));
     address
 }
 
@@ -80,6 +84,13 @@ impl Client {
     async fn new() -> Client {
         Client {
             address: start(Settings::default()).await,
+        }
+    }
+
+    /// The app emulating Django `version` under `server`.
+    async fn emulating(version: DjangoVersion, server: Server) -> Client {
+        Client {
+            address: start_under(Settings::for_version(version), server).await,
         }
     }
 
@@ -164,13 +175,17 @@ async fn read_reply(stream: &mut TcpStream, with_body: bool) -> Reply {
             )
         })
         .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(name, _)| name == "content-length")
-        .map(|(_, value)| std::str::from_utf8(value).unwrap().parse().unwrap())
-        .expect("every response has a Content-Length");
     let mut body = received[head_end + 4..].to_vec();
-    while with_body && body.len() < length {
+    let chunked = headers.contains(&header("transfer-encoding", "chunked"));
+    // A chunked body is kept as sent, framing included, up to its last chunk.
+    let complete = |body: &[u8]| match headers.iter().find(|(name, _)| name == "content-length") {
+        Some((_, value)) => body.len() >= std::str::from_utf8(value).unwrap().parse().unwrap(),
+        None => {
+            assert!(chunked, "a response has a Content-Length or is chunked");
+            body.ends_with(b"0\r\n\r\n")
+        }
+    };
+    while with_body && !complete(&body) {
         let mut chunk = [0; 4096];
         let count = stream.read(&mut chunk).await.unwrap();
         assert!(count > 0, "connection closed mid-body");
@@ -196,7 +211,7 @@ async fn health_reports_rust_and_the_effective_settings() {
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
     assert_eq!(
         reply.body,
-        br#"{"implementation": "rust", "django_version": "5.2.19", "python_version": null, "settings": {"SECRET_KEY": "test-secret-key-for-catalog", "SECRET_KEY_FALLBACKS": [], "SIGNED_COOKIE_LEGACY_SALT_FALLBACK": true}}"#
+        br#"{"implementation": "rust", "django_version": "5.2.19", "server": "gunicorn", "python_version": null, "settings": {"SECRET_KEY": "test-secret-key-for-catalog", "SECRET_KEY_FALLBACKS": [], "SIGNED_COOKIE_LEGACY_SALT_FALLBACK": true}}"#
     );
     reply.assert_json_headers(&[]);
 
@@ -480,6 +495,115 @@ async fn a_cookie_gunicorn_cannot_write_gives_its_own_500_page() {
             .body
             .starts_with(b"<html>\n  <head>\n    <title>Internal Server Error</title>")
     );
+}
+
+#[tokio::test]
+async fn under_uvicorn_a_cookie_that_is_not_ascii_gives_uvicorns_own_500() {
+    // Django's ASGI handler encodes Set-Cookie as ASCII: a latin-1 path fails there too, and
+    // uvicorn answers for it, chunked, with nothing of Django's.
+    for value in ["\u{20ac}", "b"] {
+        let ops = json!([{"op": "set_cookie", "key": "a", "value": value, "path": "/caf\u{e9}"}]);
+        for version in DjangoVersion::ALL {
+            let client = Client::emulating(version, Server::Uvicorn).await;
+            let reply = client.post("/cookies/set", set_ops(ops.clone())).await;
+            assert_eq!(reply.status_line, "HTTP/1.1 500 Internal Server Error");
+            assert_eq!(
+                reply.headers[..2],
+                [
+                    header("content-type", "text/plain; charset=utf-8"),
+                    header("transfer-encoding", "chunked")
+                ]
+            );
+            assert_eq!(reply.body, b"15\r\nInternal Server Error\r\n0\r\n\r\n");
+        }
+    }
+    let gunicorn = Client::new().await;
+    let ops = json!([{"op": "set_cookie", "key": "a", "value": "b", "path": "/caf\u{e9}"}]);
+    let reply = gunicorn.post("/cookies/set", set_ops(ops)).await;
+    let raw: Vec<&Vec<u8>> = reply
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "set-cookie")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(
+        raw,
+        [&b"a=b; Path=/caf\xe9".to_vec()],
+        "gunicorn writes latin-1"
+    );
+}
+
+#[tokio::test]
+async fn under_uvicorn_the_cookie_header_is_latin_1_and_repeated_lines_join_by_version() {
+    let lines: [(&str, &[u8]); 3] = [
+        ("Cookie", b"a=1; "),
+        ("Cookie", b"b=\xc3\xa9"),
+        ("X-Djc-Clock", CLOCK.as_bytes()),
+    ];
+    let cases = [
+        // gunicorn joins the lines with `,`, and Django decodes them as UTF-8.
+        (
+            DjangoVersion::V5_2,
+            Server::Gunicorn,
+            json!({"a": "1", ",b": "\u{e9}"}),
+        ),
+        (
+            DjangoVersion::V5_2,
+            Server::Uvicorn,
+            json!({"a": "1", ",b": "\u{c3}\u{a9}"}),
+        ),
+        (
+            DjangoVersion::V6_1,
+            Server::Gunicorn,
+            json!({"a": "1", ",b": "\u{e9}"}),
+        ),
+        (
+            DjangoVersion::V6_1,
+            Server::Uvicorn,
+            json!({"a": "1", "b": "\u{c3}\u{a9}"}),
+        ),
+    ];
+    for (version, server, cookies) in cases {
+        let client = Client::emulating(version, server).await;
+        let reply = client.send("POST", "/cookies/read", &lines, b"").await;
+        assert_eq!(reply.json()["cookies"], cookies, "{version}/{server}");
+    }
+}
+
+#[tokio::test]
+async fn under_uvicorn_django_6_1_leaves_a_trailing_space_h11_will_not_write() {
+    let ops = json!([{"op": "set_cookie", "key": "a", "value": "b", "path": "/x "}]);
+    let body = set_ops(ops).to_string();
+    for version in DjangoVersion::ALL {
+        let address = start_under(Settings::for_version(version), Server::Uvicorn).await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "POST /cookies/set HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Djc-Clock: {CLOCK}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut received = Vec::new();
+        stream.read_to_end(&mut received).await.unwrap();
+        let text = String::from_utf8_lossy(&received);
+        match version {
+            DjangoVersion::V5_2 => assert!(text.contains("set-cookie: a=b; Path=/x\r\n"), "{text}"),
+            DjangoVersion::V6_1 => assert_eq!(text, "", "the connection closes with nothing"),
+        }
+    }
+}
+
+#[test]
+fn asgi_cookie_bytes_are_ascii_and_stripped_only_by_5_2() {
+    assert_eq!(
+        asgi_cookie_bytes("a=b; Path=/x ", DjangoVersion::V5_2).unwrap(),
+        b"a=b; Path=/x"
+    );
+    assert_eq!(
+        asgi_cookie_bytes("a=b; Path=/x ", DjangoVersion::V6_1).unwrap(),
+        b"a=b; Path=/x "
+    );
+    assert_eq!(asgi_cookie_bytes("caf\u{e9}", DjangoVersion::V5_2), None);
 }
 
 #[test]

@@ -98,7 +98,10 @@ mod tests {
             assert_eq!(Cell::parse(&cell.to_string()), Some(cell));
             assert_eq!(Cell::parse(&cell.file_tag()), Some(cell));
         }
-        assert_eq!(Cell::parse("6.1.3/uvicorn").unwrap().django, DjangoVersion::V6_1);
+        assert_eq!(
+            Cell::parse("6.1.3/uvicorn").unwrap().django,
+            DjangoVersion::V6_1
+        );
         for bad in ["5.2", "5.2/daphne", "7.0/gunicorn", ""] {
             assert_eq!(Cell::parse(bad), None, "{bad}");
         }

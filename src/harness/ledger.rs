@@ -64,7 +64,11 @@ impl Entry {
 
     /// Whether it is about scenario `id` in `cell`.
     pub fn covers(&self, id: &str, cell: Cell) -> bool {
-        self.covers_scenario(id) && self.cells.as_ref().is_none_or(|cells| cells.contains(&cell))
+        self.covers_scenario(id)
+            && self
+                .cells
+                .as_ref()
+                .is_none_or(|cells| cells.contains(&cell))
     }
 
     pub fn explains(&self, id: &str, cell: Cell, difference: &Difference) -> bool {
@@ -190,9 +194,18 @@ mod tests {
             ledger.explain("cookies/a", cell, &difference(2, "body.x")),
             Some(0)
         );
-        assert_eq!(ledger.explain("cookies/a", cell, &difference(1, "body.x")), None);
-        assert_eq!(ledger.explain("cookies/a", cell, &difference(2, "status")), None);
-        assert_eq!(ledger.explain("sessions/a", cell, &difference(2, "body.x")), None);
+        assert_eq!(
+            ledger.explain("cookies/a", cell, &difference(1, "body.x")),
+            None
+        );
+        assert_eq!(
+            ledger.explain("cookies/a", cell, &difference(2, "status")),
+            None
+        );
+        assert_eq!(
+            ledger.explain("sessions/a", cell, &difference(2, "body.x")),
+            None
+        );
         assert_eq!(ledger.entries[0].origin.line, 1);
     }
 

@@ -94,7 +94,10 @@ fn summary_json(result: &RunResult) -> Value {
         by_topic_and_cell
             .entry(topic.to_owned())
             .or_default()
-            .insert(cell.to_string(), json!({"agree": agree, "scenarios": total}));
+            .insert(
+                cell.to_string(),
+                json!({"agree": agree, "scenarios": total}),
+            );
     }
     json!({
         "scenarios": result.outcomes.len() + result.not_run,

@@ -75,7 +75,7 @@ impl Runner {
         let profile = self.profile(scenario)?;
         let settings =
             Settings::with_overrides_for(cell.django, &Value::Object(profile.settings.clone()))
-            .map_err(|e| format!("profile {:?}: {e}", profile.name))?;
+                .map_err(|e| format!("profile {:?}: {e}", profile.name))?;
         let decoder = SignedDecoder {
             settings,
             salts: scenario.signing_salts.clone(),

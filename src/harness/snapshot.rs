@@ -6,8 +6,9 @@
 //! Each cell of the matrix has its own truth, but most behaviour is the same in every cell, so
 //! a record is stored once: `snapshots/<topic>/<name>.snap` holds the record of the reference
 //! cell (5.2/gunicorn) and of every cell whose record is the same, listed in its header
-//! (`info.cells`, with the Django and Python each was recorded on); a cell whose record differs
-//! has its own file beside it, `<name>@<cell>.snap` (`set_cookie@6.1-uvicorn.snap`). So a
+//! (`info.cells`, with the Django and Python each was recorded on); cells whose record differs
+//! have a file beside it: one for a whole Django version or server when its cells agree
+//! (`name@6.1.snap`, `name@uvicorn.snap`), else one per cell (`name@6.1-uvicorn.snap`). So a
 //! reviewer sees where cells differ by the files that exist, and diffs them like any file.
 
 use std::collections::BTreeMap;
@@ -78,34 +79,71 @@ impl SnapshotStore {
 
     /// The file of a cell whose record differs from the shared one.
     pub fn cell_path(&self, id: &str, cell: Cell) -> PathBuf {
-        self.dir.join(format!("{id}@{}.snap", cell.file_tag()))
+        self.tagged_path(id, &cell.file_tag())
     }
 
-    /// The accepted record of scenario `id` in `cell`, if that cell was recorded: its own file,
-    /// else the shared file when its header lists the cell.
+    fn tagged_path(&self, id: &str, tag: &str) -> PathBuf {
+        self.dir.join(format!("{id}@{tag}.snap"))
+    }
+
+    /// Every file that may hold `cell`'s record, the most specific first: its own, its Django
+    /// version's, its server's, the shared one.
+    fn paths_of(&self, id: &str, cell: Cell) -> [PathBuf; 4] {
+        [
+            self.cell_path(id, cell),
+            self.tagged_path(id, cell.django.as_str()),
+            self.tagged_path(id, cell.server.as_str()),
+            self.path(id),
+        ]
+    }
+
+    /// Every file of scenario `id`.
+    fn all_paths(&self, id: &str) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = Cell::all()
+            .into_iter()
+            .flat_map(|cell| self.paths_of(id, cell))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
+    /// The accepted record of scenario `id` in `cell`, if that cell was recorded: from the most
+    /// specific file whose header lists the cell.
     pub fn read(&self, id: &str, cell: Cell) -> Result<Option<Golden>, String> {
-        let own = self.cell_path(id, cell);
-        let (path, file) = match self.read_file(&own)? {
-            Some(file) => (own, file),
-            None => {
-                let shared = self.path(id);
-                match self.read_file(&shared)? {
-                    Some(file) => (shared, file),
-                    None => return Ok(None),
-                }
+        for path in self.paths_of(id, cell) {
+            if let Some(file) = self.read_file(&path)?
+                && let Some(provenance) = file.cells.get(&cell)
+            {
+                return Ok(Some(Golden {
+                    steps: file.steps,
+                    provenance: provenance.clone(),
+                }));
             }
-        };
-        match file.cells.get(&cell) {
-            Some(provenance) => Ok(Some(Golden {
-                steps: file.steps,
-                provenance: provenance.clone(),
-            })),
-            None if path == self.path(id) => Ok(None),
-            None => Err(format!(
-                "{}: its header does not list the cell {cell} (re-record it with `djc record`)",
-                path.display()
-            )),
         }
+        Ok(None)
+    }
+
+    /// Where the cells in `group`, which share a record that is not the shared file's, keep
+    /// it: one file when they are a whole Django version or a whole server, else one each.
+    fn group_paths(&self, id: &str, group: &[Cell]) -> Vec<(PathBuf, Vec<Cell>)> {
+        let all = Cell::all();
+        let whole = |keep: &dyn Fn(&Cell) -> bool| {
+            let members: Vec<Cell> = all.iter().copied().filter(|c| keep(c)).collect();
+            members.len() > 1 && members == group
+        };
+        if let Some(first) = group.first() {
+            if whole(&|c: &Cell| c.django == first.django) {
+                return vec![(self.tagged_path(id, first.django.as_str()), group.to_vec())];
+            }
+            if whole(&|c: &Cell| c.server == first.server) {
+                return vec![(self.tagged_path(id, first.server.as_str()), group.to_vec())];
+            }
+        }
+        group
+            .iter()
+            .map(|&cell| (self.cell_path(id, cell), vec![cell]))
+            .collect()
     }
 
     fn read_file(&self, path: &Path) -> Result<Option<SnapshotFile>, String> {
@@ -127,24 +165,22 @@ impl SnapshotStore {
     ) -> Result<Vec<(Cell, Written)>, String> {
         let id = &scenario.id;
         let shared_path = self.path(id);
+        // A file that cannot be read is what re-recording mends: it counts as absent.
         let mut files: BTreeMap<PathBuf, SnapshotFile> = BTreeMap::new();
-        if let Some(file) = self.read_file(&shared_path)? {
-            files.insert(shared_path.clone(), file);
-        }
-        for cell in Cell::all() {
-            let path = self.cell_path(id, cell);
-            if let Some(file) = self.read_file(&path)? {
+        for path in self.all_paths(id) {
+            if let Ok(Some(file)) = read_snapshot(&path) {
                 files.insert(path, file);
             }
         }
-        // Each cell's accepted truth: its own file wins over the shared one.
+        // Each cell's accepted truth, from the most specific file that lists it, as `read` does.
         let mut accepted: BTreeMap<Cell, (Vec<Value>, Provenance)> = BTreeMap::new();
-        for (path, file) in &files {
-            for (cell, provenance) in &file.cells {
-                if path == &shared_path && accepted.contains_key(cell) {
-                    continue;
-                }
-                accepted.insert(*cell, (file.steps.clone(), provenance.clone()));
+        for cell in Cell::all() {
+            let found = self.paths_of(id, cell).into_iter().find_map(|path| {
+                let file = files.get(&path)?;
+                Some((file.steps.clone(), file.cells.get(&cell)?.clone()))
+            });
+            if let Some(truth) = found {
+                accepted.insert(cell, truth);
             }
         }
         let mut truth = accepted.clone();
@@ -161,31 +197,50 @@ impl SnapshotStore {
         else {
             return Ok(Vec::new());
         };
+        // Cells grouped by record, the shared record's group first.
+        let mut groups: Vec<(Vec<Value>, Vec<Cell>)> = vec![(shared_steps, Vec::new())];
+        for (cell, (steps, _)) in &truth {
+            match groups
+                .iter_mut()
+                .find(|(group_steps, _)| group_steps == steps)
+            {
+                Some((_, cells)) => cells.push(*cell),
+                None => groups.push((steps.clone(), vec![*cell])),
+            }
+        }
         let mut layout: BTreeMap<PathBuf, SnapshotFile> = BTreeMap::new();
-        for (cell, (steps, provenance)) in &truth {
-            let path = if *steps == shared_steps {
-                shared_path.clone()
+        for (index, (steps, cells)) in groups.into_iter().enumerate() {
+            let placed = if index == 0 {
+                vec![(shared_path.clone(), cells)]
             } else {
-                self.cell_path(id, *cell)
+                self.group_paths(id, &cells)
             };
-            layout
-                .entry(path)
-                .or_insert_with(|| SnapshotFile {
-                    steps: steps.clone(),
-                    cells: BTreeMap::new(),
-                })
-                .cells
-                .insert(*cell, provenance.clone());
+            for (path, cells) in placed {
+                let cells = cells
+                    .into_iter()
+                    .map(|cell| (cell, truth[&cell].1.clone()))
+                    .collect();
+                layout.insert(
+                    path,
+                    SnapshotFile {
+                        steps: steps.clone(),
+                        cells,
+                    },
+                );
+            }
         }
         let mut pending_files = BTreeMap::new();
         for (path, file) in &layout {
             if files.get(path) == Some(file) {
                 continue;
             }
-            let reviewed = file
-                .cells
-                .keys()
-                .all(|cell| accepted.get(cell).is_some_and(|(steps, _)| *steps == file.steps));
+            // Already reviewed: the record this file holds now, or every one of its cells had.
+            let reviewed = files.get(path).is_some_and(|old| old.steps == file.steps)
+                || file.cells.keys().all(|cell| {
+                    accepted
+                        .get(cell)
+                        .is_some_and(|(steps, _)| *steps == file.steps)
+                });
             let text = render(scenario, &file.steps, &file.cells);
             let pending = path.with_extension("snap.new");
             if accept || reviewed {
@@ -202,7 +257,7 @@ impl SnapshotStore {
                 remove_if_there(&path.with_extension("snap.new"))?;
             }
         }
-        for (path, _) in &layout {
+        for path in layout.keys() {
             if files.get(path) == layout.get(path) {
                 remove_if_there(&path.with_extension("snap.new"))?;
             }
@@ -272,7 +327,8 @@ fn read_snapshot(path: &Path) -> Result<Option<SnapshotFile>, String> {
         let cell = Cell::parse(name)
             .ok_or_else(|| format!("info.cells names {name:?}, which is no cell"))?;
         let field = |key: &str| {
-            map_get(recorded, key).and_then(|value| value.resolve_inner().as_str().map(str::to_owned))
+            map_get(recorded, key)
+                .and_then(|value| value.resolve_inner().as_str().map(str::to_owned))
         };
         cells.insert(
             cell,
@@ -469,9 +525,7 @@ mod tests {
         for mut scenario in scenarios {
             // Snapshots name their scenario file relative to the project.
             scenario.file = scenario.file.strip_prefix(repo()).unwrap().to_owned();
-            let paths = std::iter::once(store.path(&scenario.id))
-                .chain(Cell::all().into_iter().map(|cell| store.cell_path(&scenario.id, cell)));
-            for path in paths {
+            for path in store.all_paths(&scenario.id) {
                 let Some(file) = read_snapshot(&path).unwrap() else {
                     continue;
                 };
@@ -519,7 +573,10 @@ mod tests {
             Some(scenario.file.to_str().unwrap())
         );
         let golden = store.read("cookies/odd", Cell::REFERENCE).unwrap().unwrap();
-        assert_eq!((golden.steps, golden.provenance), (steps, first.provenance.clone()));
+        assert_eq!(
+            (golden.steps, golden.provenance),
+            (steps, first.provenance.clone())
+        );
         assert_eq!(store.read("cookies/odd", UVICORN_61).unwrap(), None);
         assert_eq!(
             store.write(&scenario, &[first], false),
@@ -542,12 +599,23 @@ mod tests {
             .collect();
         store.write(&scenario, &records, true).unwrap();
         let own = store.cell_path("cookies/a", UVICORN_61);
-        assert!(own.ends_with("cookies/a@6.1-uvicorn.snap"), "{}", own.display());
+        assert!(
+            own.ends_with("cookies/a@6.1-uvicorn.snap"),
+            "{}",
+            own.display()
+        );
         let shared = read_snapshot(&store.path("cookies/a")).unwrap().unwrap();
         assert_eq!(shared.cells.len(), 3, "three cells share the file");
         for cell in Cell::all() {
             let golden = store.read("cookies/a", cell).unwrap().unwrap();
-            assert_eq!(golden.steps, if cell == UVICORN_61 { other.clone() } else { same.clone() });
+            assert_eq!(
+                golden.steps,
+                if cell == UVICORN_61 {
+                    other.clone()
+                } else {
+                    same.clone()
+                }
+            );
             assert_eq!(golden.provenance.django_version, cell.django.release());
         }
         // Once the cell agrees again, its own file goes and the shared one lists it.
@@ -560,6 +628,43 @@ mod tests {
         assert!(!own.exists());
         let shared = read_snapshot(&store.path("cookies/a")).unwrap().unwrap();
         assert_eq!(shared.cells.len(), 4);
+        // Both 6.1 cells differ alike: one file for the version; the same for a server.
+        for (differ, file) in [
+            (DjangoVersion::V6_1.as_str(), "cookies/a@6.1.snap"),
+            (Server::Uvicorn.as_str(), "cookies/a@uvicorn.snap"),
+        ] {
+            let records: Vec<CellRecord> = Cell::all()
+                .into_iter()
+                .map(|cell| {
+                    let differs = [cell.django.as_str(), cell.server.as_str()].contains(&differ);
+                    record(cell, if differs { &other } else { &same }, "x")
+                })
+                .collect();
+            store.write(&scenario, &records, true).unwrap();
+            let names: Vec<String> = store
+                .all_paths("cookies/a")
+                .into_iter()
+                .filter(|path| path.exists())
+                .map(|path| {
+                    path.strip_prefix(dir.path().join("snapshots"))
+                        .unwrap()
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            assert_eq!(names, ["cookies/a.snap", file]);
+            for cell in Cell::all() {
+                let expected = if records.iter().any(|r| r.cell == cell && r.steps == other) {
+                    &other
+                } else {
+                    &same
+                };
+                assert_eq!(
+                    &store.read("cookies/a", cell).unwrap().unwrap().steps,
+                    expected
+                );
+            }
+        }
     }
 
     #[test]
@@ -574,9 +679,16 @@ mod tests {
         store.write(&scenario, &both(&first), true).unwrap();
         let pending = store.path("cookies/a").with_extension("snap.new");
         let written = store.write(&scenario, &both(&second), false).unwrap();
-        assert_eq!(written[0], (Cell::REFERENCE, Written::Pending(pending.clone())));
         assert_eq!(
-            store.read("cookies/a", Cell::REFERENCE).unwrap().unwrap().steps,
+            written[0],
+            (Cell::REFERENCE, Written::Pending(pending.clone()))
+        );
+        assert_eq!(
+            store
+                .read("cookies/a", Cell::REFERENCE)
+                .unwrap()
+                .unwrap()
+                .steps,
             first
         );
         assert!(pending.exists());
@@ -597,7 +709,11 @@ mod tests {
         std::fs::write(dir.path().join("snapshots/cookies"), "in the way").unwrap();
         let store = SnapshotStore::new(dir.path().join("snapshots"));
         let error = store
-            .write(&scenario, &[record(Cell::REFERENCE, &[json!({})], "5.2.19")], true)
+            .write(
+                &scenario,
+                &[record(Cell::REFERENCE, &[json!({})], "5.2.19")],
+                true,
+            )
             .unwrap_err();
         assert!(error.contains("snapshots/cookies/a.snap"), "{error}");
         assert!(!error.contains("INSTA"), "{error}");

@@ -619,7 +619,11 @@ pub async fn check_offline(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{}:\n{}", result.outcomes[0].id, problems.join("\n")))
+        Err(format!(
+            "{}:\n{}",
+            result.outcomes[0].id,
+            problems.join("\n")
+        ))
     }
 }
 
@@ -743,11 +747,23 @@ mod tests {
                     [[step]]\npath = \"/token\"\nobserve = [\"body\"]\n[[step]]\npath = \"/token\"\nobserve = [\"body\"]\n";
         let scenario = scenario(dir.path(), text);
         let first = runner
-            .run(&scenario, Cell::REFERENCE, TargetKind::Django, &targets, "a")
+            .run(
+                &scenario,
+                Cell::REFERENCE,
+                TargetKind::Django,
+                &targets,
+                "a",
+            )
             .await
             .unwrap();
         let second = runner
-            .run(&scenario, Cell::REFERENCE, TargetKind::Django, &targets, "b")
+            .run(
+                &scenario,
+                Cell::REFERENCE,
+                TargetKind::Django,
+                &targets,
+                "b",
+            )
             .await
             .unwrap();
         assert_eq!(first, second);

@@ -6,9 +6,9 @@ use indexmap::IndexMap;
 use time::OffsetDateTime;
 
 use crate::reference::pyint;
-use crate::reference::{DjangoVersion, Settings};
 use crate::reference::pytext::PyText;
 use crate::reference::signing::{self, SigningError};
+use crate::reference::{DjangoVersion, Settings};
 
 /// `expires=` as Django accepts it.
 #[derive(Debug, Clone, PartialEq)]

@@ -52,6 +52,16 @@ pub fn scratch_suite(ids: &[&str]) -> tempfile::TempDir {
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
         }
+        // The files of the cells whose record differs: `<name>@<cells>.snap`.
+        let (topic, name) = id.split_once('/').unwrap();
+        let prefix = format!("{name}@");
+        for entry in std::fs::read_dir(repo().join("snapshots").join(topic)).unwrap() {
+            let file_name = entry.unwrap().file_name();
+            if file_name.to_string_lossy().starts_with(&prefix) {
+                let to = dir.path().join("snapshots").join(topic).join(&file_name);
+                std::fs::copy(repo().join("snapshots").join(topic).join(&file_name), to).unwrap();
+            }
+        }
     }
     std::fs::copy(
         repo().join("scenarios/profiles.toml"),
@@ -245,20 +255,18 @@ impl Needs {
     /// Why the machine lacks it, if it does.
     fn missing(self) -> Option<String> {
         match self {
-            Needs::Django => {
-                django_conformance::harness::targets::find_python(
-                    &repo().join("django_reference"),
-                    django_conformance::reference::DjangoVersion::V5_2,
+            Needs::Django => django_conformance::harness::targets::find_python(
+                &repo().join("django_reference"),
+                django_conformance::reference::DjangoVersion::V5_2,
+            )
+            .err()
+            .map(|e| {
+                let passed_over: Vec<&str> = e.0.lines().skip(1).map(str::trim).collect();
+                format!(
+                    "needs a Python 3.11 that passes check_python.py; {}",
+                    passed_over.join("; ")
                 )
-                .err()
-                    .map(|e| {
-                        let passed_over: Vec<&str> = e.0.lines().skip(1).map(str::trim).collect();
-                        format!(
-                            "needs a Python 3.11 that passes check_python.py; {}",
-                            passed_over.join("; ")
-                        )
-                    })
-            }
+            }),
             Needs::Docker => match django_conformance::harness::targets::docker_api::probe() {
                 django_conformance::harness::targets::docker_api::Engine::Absent(why) => {
                     Some(format!("needs Docker: {why}"))

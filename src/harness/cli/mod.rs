@@ -25,8 +25,8 @@ use super::cell::{Cell, DjangoVersion, Server, matrix};
 use super::interrupt::{Interrupt, Stop};
 use super::profile::DEFAULT_PROFILE;
 use super::progress::Progress;
-use super::targets::{DjangoUrl, Target, TargetKind, ask_health};
 use super::targets::choice::{self, DjangoChoice, Probed};
+use super::targets::{DjangoUrl, Target, TargetKind, ask_health};
 use select::SelectArgs;
 
 const STATE_DIR: &str = ".djc";
@@ -170,9 +170,12 @@ impl CommonArgs {
     async fn cells(&self) -> Result<Vec<Cell>, Exit> {
         let (versions, servers) = self.chosen_cells();
         if let (Some(url), None, None) = (&self.django_url, &versions, &servers) {
-            let instance = ask_health(&DjangoUrl::new(url.clone()).base_url().clone(), TargetKind::Django)
-                .await
-                .map_err(|e| Exit::Setup(e.to_string()))?;
+            let instance = ask_health(
+                &DjangoUrl::new(url.clone()).base_url().clone(),
+                TargetKind::Django,
+            )
+            .await
+            .map_err(|e| Exit::Setup(e.to_string()))?;
             return Ok(vec![instance.cell]);
         }
         Ok(matrix(
@@ -432,9 +435,15 @@ async fn django_target(
     let log_dir = Path::new(STATE_DIR).join("logs");
     let mut versions: Vec<DjangoVersion> = cells.iter().map(|cell| cell.django).collect();
     versions.dedup();
-    let target = choice::choose(probed, &versions, common.django_dir.clone(), log_dir, progress)
-        .await
-        .map_err(|nothing| Exit::Setup(nothing.to_string()))?;
+    let target = choice::choose(
+        probed,
+        &versions,
+        common.django_dir.clone(),
+        log_dir,
+        progress,
+    )
+    .await
+    .map_err(|nothing| Exit::Setup(nothing.to_string()))?;
     Ok(started.add(target))
 }
 

@@ -46,8 +46,14 @@ pub async fn record(args: RecordArgs, probed: Probed, started: &Started) -> Resu
         tasks.spawn(async move {
             let _permit = permits.acquire().await.expect("never closed");
             // A scenario's cells are recorded together: the cells that agree share one file.
-            let recording =
-                suite::record_one(&runner, &targets, &snapshots, &scenario, &cells, args.accept);
+            let recording = suite::record_one(
+                &runner,
+                &targets,
+                &snapshots,
+                &scenario,
+                &cells,
+                args.accept,
+            );
             let recorded = catch_panic(recording).await.unwrap_or_else(|panic| {
                 let fault = suite::djc_fault(&panic);
                 cells

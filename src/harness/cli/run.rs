@@ -168,5 +168,16 @@ pub async fn start_instances(
     }
     failures.sort();
     failures.dedup();
-    Err(Exit::Setup(failures.join("\n")))
+    // Instances of several cells usually fail for one cause: say it once, in full, and name the
+    // others by their first line.
+    let others: Vec<String> = failures[1..]
+        .iter()
+        .map(|failure| format!("also: {}", failure.lines().next().unwrap_or_default()))
+        .collect();
+    Err(Exit::Setup(
+        std::iter::once(failures[0].clone())
+            .chain(others)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ))
 }

@@ -51,18 +51,15 @@ impl Target for ByVersion {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let mut stopping = tokio::task::JoinSet::new();
-            for target in self.0.values().cloned() {
+            for target in self.0.values() {
+                let target = target.clone();
                 stopping.spawn(async move { target.shutdown().await });
             }
             stopping.join_all().await;
         })
     }
 
-    fn diagnose<'a>(
-        &'a self,
-        cell: Cell,
-        profile: &'a Profile,
-    ) -> BoxFuture<'a, Option<String>> {
+    fn diagnose<'a>(&'a self, cell: Cell, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move { self.of(cell).ok()?.diagnose(cell, profile).await })
     }
 

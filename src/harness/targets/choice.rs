@@ -148,8 +148,15 @@ pub async fn choose(
     let mut engine = Docker::new(probed.engine);
     let mut targets = BTreeMap::new();
     for &version in versions {
-        let target = choose_one(probed.choice, version, &mut engine, &django_dir, &log_dir, progress)
-            .await?;
+        let target = choose_one(
+            probed.choice,
+            version,
+            &mut engine,
+            &django_dir,
+            &log_dir,
+            progress,
+        )
+        .await?;
         targets.insert(version, target);
     }
     Ok(Arc::new(ByVersion::new(targets)))

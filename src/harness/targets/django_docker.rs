@@ -419,11 +419,7 @@ impl Target for DjangoDocker {
         })
     }
 
-    fn diagnose<'a>(
-        &'a self,
-        cell: Cell,
-        profile: &'a Profile,
-    ) -> BoxFuture<'a, Option<String>> {
+    fn diagnose<'a>(&'a self, cell: Cell, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move {
             self.instances
                 .get(&instance_key(cell, profile))?

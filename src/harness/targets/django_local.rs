@@ -20,8 +20,8 @@ use super::venv::{PythonEnv, find_python};
 use super::{BoxFuture, Instance, Target, TargetError, TargetKind, health_check, instance_key};
 use crate::harness::cell::Cell;
 use crate::harness::profile::Profile;
-use crate::reference::DjangoVersion;
 use crate::harness::progress::Progress;
+use crate::reference::DjangoVersion;
 
 /// Both servers print this line (`django_reference/serve.py`) once they listen.
 const READY_PREFIX: &str = "djc: listening on ";
@@ -89,11 +89,9 @@ impl DjangoLocal {
         std::fs::create_dir_all(&self.log_dir)
             .map_err(|e| TargetError(format!("cannot create {}: {e}", self.log_dir.display())))?;
         let name = format!("Django {cell} (profile {:?})", profile.name);
-        let log_path = self.log_dir.join(format!(
-            "django-{}-{}.log",
-            cell.file_tag(),
-            profile.name
-        ));
+        let log_path =
+            self.log_dir
+                .join(format!("django-{}-{}.log", cell.file_tag(), profile.name));
         let log_file = tokio::fs::File::create(&log_path)
             .await
             .map_err(|e| TargetError(format!("cannot create {}: {e}", log_path.display())))?;
@@ -205,11 +203,7 @@ impl Target for DjangoLocal {
         })
     }
 
-    fn diagnose<'a>(
-        &'a self,
-        cell: Cell,
-        profile: &'a Profile,
-    ) -> BoxFuture<'a, Option<String>> {
+    fn diagnose<'a>(&'a self, cell: Cell, profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
         Box::pin(async move { self.instances.get(&instance_key(cell, profile))?.ended() })
     }
 

@@ -69,8 +69,8 @@ impl Target for DjangoUrl {
                 cell.django,
                 &serde_json::Value::Object(profile.settings.clone()),
             )
-                    .map_err(|e| TargetError(format!("profile {:?}: {e}", profile.name)))?
-                    .to_json();
+            .map_err(|e| TargetError(format!("profile {:?}: {e}", profile.name)))?
+            .to_json();
             if instance.settings != expected {
                 return Err(TargetError(format!(
                     "the Django at {} runs the settings {}, and profile {:?} needs {}: start it with \

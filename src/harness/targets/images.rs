@@ -33,9 +33,9 @@ pub fn offline_base_image(version: DjangoVersion) -> String {
 }
 /// The repository of the Django images djc builds, tagged with a digest of the project.
 pub const DJANGO_IMAGE: &str = "django-conformance-django";
-/// How many Django images are kept: for each Django version, the newest and the one before
+/// How many Django images of one Django version are kept: the newest, and the one before
 /// (another checkout's).
-const KEPT_DJANGO_IMAGES: usize = 2 * DjangoVersion::ALL.len();
+const KEPT_DJANGO_IMAGES: usize = 2;
 
 /// The images a run uses: the base the Django image is built from, and the two stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,8 +210,9 @@ pub async fn ensure_django_image(
     base: &str,
     progress: &Progress,
 ) -> Result<String, TargetError> {
-    let tag = context_digest(django_dir, &format!("{base} {version}"))
+    let digest = context_digest(django_dir, &format!("{base} {version}"))
         .map_err(|e| TargetError(format!("cannot read {}: {e}", django_dir.display())))?;
+    let tag = format!("{version}-{digest}");
     let image = format!("{DJANGO_IMAGE}:{tag}");
     let docker = engine_client()
         .await
@@ -241,13 +242,13 @@ pub async fn ensure_django_image(
             ))
         })?;
     phase.done();
-    remove_older_django_images(&docker, &image).await;
+    remove_older_django_images(&docker, version, &image).await;
     Ok(image)
 }
 
-/// Keeps the newest few Django images (the one just built among them); an image a running
-/// container still uses stays.
-async fn remove_older_django_images(docker: &Docker, keep: &str) {
+/// Keeps the newest few Django images of `version` (tagged `<version>-…`, the one just built
+/// among them); an image a running container still uses stays.
+async fn remove_older_django_images(docker: &Docker, version: DjangoVersion, keep: &str) {
     let filters = HashMap::from([("reference", vec![DJANGO_IMAGE.to_owned()])]);
     let Ok(mut images) = docker
         .list_images(Some(
@@ -258,6 +259,13 @@ async fn remove_older_django_images(docker: &Docker, keep: &str) {
         return;
     };
     images.sort_by_key(|image| std::cmp::Reverse(image.created));
+    let of_version = format!("{DJANGO_IMAGE}:{version}-");
+    images.retain(|image| {
+        image
+            .repo_tags
+            .iter()
+            .any(|name| name.starts_with(&of_version))
+    });
     let mut others_kept = 0;
     for image in images {
         if image.repo_tags.iter().any(|name| name == keep) {

@@ -57,12 +57,7 @@ impl<H: Send + Sync> Instances<H> {
 
     /// The handle of `key`'s instance, if it has started.
     pub fn get(&self, key: &str) -> Option<Arc<H>> {
-        let cell = self
-            .cells
-            .lock()
-            .expect("instances lock")
-            .get(key)?
-            .clone();
+        let cell = self.cells.lock().expect("instances lock").get(key)?.clone();
         match cell.get() {
             Some(Ok((_, handle))) => Some(handle.clone()),
             _ => None,

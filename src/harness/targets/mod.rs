@@ -95,11 +95,7 @@ pub trait Target: Send + Sync {
 
     /// Why requests to `profile`'s instance might fail, if the target knows (it exited, say):
     /// asked when a request failed, so the error names the cause.
-    fn diagnose<'a>(
-        &'a self,
-        _cell: Cell,
-        _profile: &'a Profile,
-    ) -> BoxFuture<'a, Option<String>> {
+    fn diagnose<'a>(&'a self, _cell: Cell, _profile: &'a Profile) -> BoxFuture<'a, Option<String>> {
         Box::pin(async { None })
     }
 
@@ -126,7 +122,10 @@ pub(crate) async fn health_check(
 }
 
 /// Asks an instance who it is (`GET /__djc__/health`): which implementation, which cell.
-pub(crate) async fn ask_health(base_url: &Url, expected: TargetKind) -> Result<Instance, TargetError> {
+pub(crate) async fn ask_health(
+    base_url: &Url,
+    expected: TargetKind,
+) -> Result<Instance, TargetError> {
     let url = base_url
         .join("__djc__/health")
         .expect("a fixed relative path joins");
@@ -150,7 +149,9 @@ pub(crate) async fn ask_health(base_url: &Url, expected: TargetKind) -> Result<I
         failed(format!(
             "it runs Django {django_version} under {server}, which is no cell of djc's matrix \
              (Django {} under {})",
-            crate::reference::DjangoVersion::ALL.map(|v| v.as_str()).join(" or "),
+            crate::reference::DjangoVersion::ALL
+                .map(|v| v.as_str())
+                .join(" or "),
             crate::app::Server::ALL.map(|s| s.as_str()).join(" or ")
         ))
     })?;
