@@ -54,21 +54,8 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
     let snapshot = dir.path().join(format!("snapshots/{id}.snap"));
     let committed = std::fs::read_to_string(&snapshot).unwrap();
     std::fs::remove_file(&snapshot).unwrap();
-    let django_dir = repo().join("django_reference");
-    let django_dir = django_dir.to_str().unwrap();
 
-    let output = djc(
-        &[
-            "record",
-            "--django",
-            "local",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            django_dir,
-        ],
-        dir.path(),
-    );
+    let output = djc(&local_5_2("record", &[]), dir.path());
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(
         text(&output).contains("pending review"),
@@ -84,37 +71,14 @@ fn record_writes_pending_snapshots_then_accepts_and_then_finds_them_unchanged() 
         "Django's record is the committed golden one"
     );
 
-    let output = djc(
-        &[
-            "record",
-            "--accept",
-            "--django",
-            "local",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            django_dir,
-        ],
-        dir.path(),
-    );
+    let output = djc(&local_5_2("record", &["--accept"]), dir.path());
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(
         body(&std::fs::read_to_string(&snapshot).unwrap()),
         body(&committed)
     );
 
-    let output = djc(
-        &[
-            "record",
-            "--django",
-            "local",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            django_dir,
-        ],
-        dir.path(),
-    );
+    let output = djc(&local_5_2("record", &[]), dir.path());
     for cell in ["5.2/gunicorn", "5.2/uvicorn"] {
         assert!(
             text(&output).contains(&format!("{id} [{cell}]: unchanged")),
@@ -134,20 +98,7 @@ fn a_snapshot_that_cannot_be_written_is_not_recorded_and_fails_the_run() {
         "a file where the topic folder should be",
     )
     .unwrap();
-    let django_dir = repo().join("django_reference");
-    let output = djc(
-        &[
-            "record",
-            "--accept",
-            "--django",
-            "local",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let output = djc(&local_5_2("record", &["--accept"]), dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let message = text(&output);
     for cell in ["5.2/gunicorn", "5.2/uvicorn"] {
@@ -163,21 +114,7 @@ fn a_live_scenario_without_a_snapshot_is_unrecorded_not_passed() {
     let id = "cookies/set_cookie_plain";
     let dir = scratch_suite(&[id]);
     std::fs::remove_file(dir.path().join(format!("snapshots/{id}.snap"))).unwrap();
-    let django_dir = repo().join("django_reference");
-    let output = djc(
-        &[
-            "run",
-            "--django",
-            "local",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-            "--report",
-            "r.json",
-        ],
-        dir.path(),
-    );
+    let output = djc(&local_5_2("run", &["--report", "r.json"]), dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
@@ -431,23 +368,28 @@ const LONG_SUITE: [&str; 3] = [
 
 /// Builds the venv before a test whose signals would otherwise land in the build.
 fn warm_up(dir: &std::path::Path) {
-    let django_dir = repo().join("django_reference");
-    let output = djc(
-        &[
-            "run",
-            "--django",
-            "local",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-            "--profile",
-            "default",
-        ],
-        dir,
-    );
+    let output = djc(&local_5_2("run", &["--profile", "default"]), dir);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
+
+/// The arguments of `djc <command>` on a local Django 5.2 (both servers), then `more`.
+fn local_5_2<'a>(command: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let django_dir: &'static str =
+        DJANGO_DIR.get_or_init(|| repo().join("django_reference").to_str().unwrap().to_owned());
+    let mut args = vec![
+        command,
+        "--django",
+        "local",
+        "--django-version",
+        "5.2",
+        "--django-dir",
+        django_dir,
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
+static DJANGO_DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// `djc <command>` on a local Django, one scenario at a time, its processes marked with `mark`.
 fn spawn_local(

@@ -115,7 +115,7 @@ pub struct Suite {
     pub fail_fast: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RunResult {
     /// Where Django's side came from in each cell: the live instance, or the snapshots offline.
     pub provenance: BTreeMap<Cell, Provenance>,

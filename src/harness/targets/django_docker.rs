@@ -53,15 +53,11 @@ impl DjangoDocker {
         sweep_dead_runs(progress).await;
         let images = ensure_images(django_dir, version, progress).await?;
         let django_image = ensure_django_image(django_dir, version, &images.base, progress).await?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
         Ok(DjangoDocker {
             version,
             images,
             django_image,
-            run_id: format!("{}-{nanos:08x}", std::process::id()),
+            run_id: run_id().to_owned(),
             owner: owner::this_process(),
             instances: Instances::default(),
             _api: api,
@@ -165,7 +161,19 @@ impl DjangoDocker {
     }
 }
 
-/// Waits for gunicorn's ready line; on failure the error carries the tail of the container's log.
+/// This djc run's id: one for the containers of every Django version it starts.
+fn run_id() -> &'static str {
+    static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN_ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("{}-{nanos:08x}", std::process::id())
+    })
+}
+
+/// Waits for the server's ready line; on failure the error carries the tail of the container's log.
 async fn wait_until_ready(django: &ContainerAsync<GenericImage>) -> Result<(), TargetError> {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
