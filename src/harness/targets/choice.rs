@@ -145,7 +145,7 @@ pub async fn choose(
     if let Some(url) = probed.url {
         return Ok(Arc::new(DjangoUrl::new(url)));
     }
-    let mut engine = Docker::new(probed.engine);
+    let mut engine = SharedEngine::new(probed.engine);
     let mut targets = BTreeMap::new();
     for &version in versions {
         let target = choose_one(
@@ -164,14 +164,14 @@ pub async fn choose(
 
 /// The Docker engine as the run reaches it: the proxy, when one is needed, started once and
 /// shared by every version's containers.
-struct Docker {
+struct SharedEngine {
     access: Option<EngineAccess>,
     reached: Option<Result<Option<Arc<ApiShim>>, String>>,
 }
 
-impl Docker {
-    fn new(access: Option<EngineAccess>) -> Docker {
-        Docker {
+impl SharedEngine {
+    fn new(access: Option<EngineAccess>) -> SharedEngine {
+        SharedEngine {
             access,
             reached: None,
         }
@@ -201,7 +201,7 @@ impl Docker {
 async fn choose_one(
     choice: DjangoChoice,
     version: DjangoVersion,
-    engine: &mut Docker,
+    engine: &mut SharedEngine,
     django_dir: &std::path::Path,
     log_dir: &std::path::Path,
     progress: &Progress,
