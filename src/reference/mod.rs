@@ -7,6 +7,7 @@ pub mod cookies;
 mod pyint;
 pub mod pyjson;
 pub mod pytext;
+pub mod sessions;
 pub mod settings;
 pub mod signing;
 
