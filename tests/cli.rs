@@ -423,6 +423,30 @@ fn when_nothing_can_work_one_message_lists_what_was_tried_and_the_fixes() {
         "said once: {message}"
     );
     assert!(!message.contains("compared"), "{message}");
+    assert!(
+        !message.contains("leave Django"),
+        "only 5.2 was asked for: {message}"
+    );
+
+    // Over the whole matrix, the fixes include running the other version alone.
+    let output = djc_with_env(
+        &[
+            "run",
+            "--django-dir",
+            repo().join("django_reference").to_str().unwrap(),
+        ],
+        dir.path(),
+        &[
+            ("DJC_PYTHON_5_2", python.to_str().unwrap()),
+            ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(
+        text(&output).contains("leave Django 5.2 out of this run: --django-version 6.1"),
+        "{}",
+        text(&output)
+    );
 }
 
 /// A Docker engine on a Unix socket that answers but has no image and reaches no registry.

@@ -81,6 +81,8 @@ pub fn probe(choice: DjangoChoice, url: Option<url::Url>) -> Probed {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NothingWorks {
     pub version: DjangoVersion,
+    /// The other versions the run covers, which it could run without this one.
+    pub others: Vec<DjangoVersion>,
     pub choice: DjangoChoice,
     /// Each way tried (`a local process`, `containers`) and why it cannot work.
     pub tried: Vec<(DjangoChoice, String)>,
@@ -129,6 +131,15 @@ impl std::fmt::Display for NothingWorks {
                 "  - `--django auto`, which tries a local process, then containers"
             )?;
         }
+        if !self.others.is_empty() {
+            let others: Vec<&str> = self.others.iter().map(|v| v.as_str()).collect();
+            writeln!(
+                f,
+                "  - leave Django {} out of this run: --django-version {}",
+                self.version,
+                others.join(",")
+            )?;
+        }
         write!(f, "  - a Django you run yourself: --django-url URL")
     }
 }
@@ -156,7 +167,11 @@ pub async fn choose(
             &log_dir,
             progress,
         )
-        .await?;
+        .await
+        .map_err(|nothing| NothingWorks {
+            others: versions.iter().copied().filter(|v| *v != version).collect(),
+            ..nothing
+        })?;
         targets.insert(version, target);
     }
     Ok(Arc::new(ByVersion::new(targets)))
@@ -256,6 +271,7 @@ async fn choose_one(
     }
     Err(NothingWorks {
         version,
+        others: Vec::new(),
         choice,
         tried,
     })
