@@ -139,29 +139,37 @@ enum ServerArg {
     All,
 }
 
+impl VersionArg {
+    fn versions(self) -> Vec<DjangoVersion> {
+        match self {
+            VersionArg::V5_2 => vec![DjangoVersion::V5_2],
+            VersionArg::V6_1 => vec![DjangoVersion::V6_1],
+            VersionArg::All => DjangoVersion::ALL.to_vec(),
+        }
+    }
+}
+
+impl ServerArg {
+    fn servers(self) -> Vec<Server> {
+        match self {
+            ServerArg::Gunicorn => vec![Server::Gunicorn],
+            ServerArg::Uvicorn => vec![Server::Uvicorn],
+            ServerArg::All => Server::ALL.to_vec(),
+        }
+    }
+}
+
 impl CommonArgs {
     /// The cells the flags choose; `None` where a flag was not given.
     fn chosen_cells(&self) -> (Option<Vec<DjangoVersion>>, Option<Vec<Server>>) {
         let versions = (!self.django_version.is_empty()).then(|| {
             self.django_version
                 .iter()
-                .flat_map(|arg| match arg {
-                    VersionArg::V5_2 => vec![DjangoVersion::V5_2],
-                    VersionArg::V6_1 => vec![DjangoVersion::V6_1],
-                    VersionArg::All => DjangoVersion::ALL.to_vec(),
-                })
+                .flat_map(|arg| arg.versions())
                 .collect()
         });
-        let servers = (!self.server.is_empty()).then(|| {
-            self.server
-                .iter()
-                .flat_map(|arg| match arg {
-                    ServerArg::Gunicorn => vec![Server::Gunicorn],
-                    ServerArg::Uvicorn => vec![Server::Uvicorn],
-                    ServerArg::All => Server::ALL.to_vec(),
-                })
-                .collect()
-        });
+        let servers = (!self.server.is_empty())
+            .then(|| self.server.iter().flat_map(|arg| arg.servers()).collect());
         (versions, servers)
     }
 
@@ -396,25 +404,17 @@ async fn dispatch(cli: Cli, probed: Option<Probed>, started: &Started) -> Result
             django_version,
             server,
         } => {
-            let cell = match (django_version, server) {
-                (VersionArg::All, _) | (_, ServerArg::All) => {
+            let cell = match (
+                django_version.versions().as_slice(),
+                server.servers().as_slice(),
+            ) {
+                (&[django], &[server]) => Cell { django, server },
+                _ => {
                     return Err(Exit::BadInput(
                         "djc serve runs one cell: give one --django-version and one --server"
                             .into(),
                     ));
                 }
-                (version, server) => Cell {
-                    django: if version == VersionArg::V6_1 {
-                        DjangoVersion::V6_1
-                    } else {
-                        DjangoVersion::V5_2
-                    },
-                    server: if server == ServerArg::Uvicorn {
-                        Server::Uvicorn
-                    } else {
-                        Server::Gunicorn
-                    },
-                },
             };
             serve::serve(app, port, &profile, &scenarios, django_dir, cell, started).await
         }
