@@ -25,9 +25,7 @@ impl DjangoUrl {
             instance: Default::default(),
         }
     }
-}
 
-impl DjangoUrl {
     /// The URL the app is served at, ending in `/`.
     pub fn base_url(&self) -> &Url {
         &self.base_url

@@ -1,5 +1,6 @@
 //! Targets: running implementations of the contract. The runner treats every target alike; a
-//! target starts one instance per settings profile on first use and stops them all on shutdown.
+//! target starts one instance per cell and settings profile on first use and stops them all on
+//! shutdown.
 
 mod by_version;
 pub mod choice;
@@ -23,7 +24,7 @@ pub use by_version::ByVersion;
 pub use django_docker::{DjangoDocker, RUN_LABEL, remove_finished_runs};
 pub use django_local::DjangoLocal;
 pub use django_url::DjangoUrl;
-pub use images::{Images, base_image_variable, offline_base_image};
+pub use images::{Images, offline_base_image};
 pub use rust::RustTarget;
 pub use venv::{Python, PythonEnv, cache_dir, find_python};
 
