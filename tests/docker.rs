@@ -383,6 +383,43 @@ fn older_django_images_are_removed_after_a_build() {
     assert_eq!(our_leftovers(), Vec::<String>::new());
 }
 
+/// A checkout without the wheels (a fresh clone on a machine that has the base image from an
+/// earlier one) gets them before the Django image is built, since nothing is downloaded inside it.
+fn a_checkout_without_the_wheels_gets_them_for_an_existing_base_image() {
+    let project = changed_django_project();
+    let django_dir = project.path().join("django_reference");
+    std::fs::remove_dir_all(django_dir.join("wheels")).unwrap();
+    std::fs::create_dir_all(django_dir.join("wheels")).unwrap();
+    let output = djc(
+        &[
+            "run",
+            "--django",
+            "docker",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "--django-version",
+            "5.2",
+            "cookies/set_cookie_plain",
+        ],
+        &repo(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains("downloading the wheels of Django 5.2 for its image"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        django_dir
+            .join("wheels/5.2")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some()
+    );
+    assert_eq!(our_leftovers(), Vec::<String>::new());
+}
+
 /// Last: it removes the images the other tests use.
 fn clean_removes_everything_djc_made() {
     let cache = tempfile::tempdir().unwrap();
@@ -423,6 +460,7 @@ fn main() {
             containers_of_a_killed_djc_are_removed_by_the_next_run,
             sigterm_and_sighup_remove_every_container_and_network,
             older_django_images_are_removed_after_a_build,
+            a_checkout_without_the_wheels_gets_them_for_an_existing_base_image,
             clean_removes_everything_djc_made,
         ],
     );

@@ -89,7 +89,8 @@ pub fn base_image_variable(version: DjangoVersion) -> String {
 
 /// Makes sure the images of Django `version` exist, and says which ones: its
 /// `DJC_BASE_IMAGE_<version>`, `DJC_REDIS_IMAGE` and `DJC_MEMCACHED_IMAGE` when set; else its
-/// offline base image for all three when it exists (it has Redis and memcached too); else the
+/// offline base image for all three when it exists (it has Redis and memcached too; the wheels
+/// of `version` are fetched first if this checkout lacks them); else the
 /// official images, pulled if a registry answers; else the offline base image, built now with
 /// `build-offline-base.sh`.
 pub async fn ensure_images(
@@ -117,6 +118,19 @@ pub async fn ensure_images(
     }
     let offline_image = offline_base_image(version);
     if exists(&docker, &offline_image).await {
+        if !has_wheels(django_dir, version) {
+            // The image came from another checkout: this one still needs the wheels the Django
+            // image installs from, with no network inside the container. The script fetches
+            // them and leaves the image as it is.
+            run_offline_base_script(django_dir, version, OfflineStep::Wheels, progress)
+                .await
+                .map_err(|why| {
+                    TargetError(format!(
+                        "the wheels of Django {version} for {offline_image} could not be \
+                         downloaded: {why}"
+                    ))
+                })?;
+        }
         return Ok(Images::all(&offline_image));
     }
     let official = Images::official(version);
@@ -124,7 +138,8 @@ pub async fn ensure_images(
     if pulled.is_ok() {
         return Ok(official);
     }
-    let offline = build_offline_base(django_dir, version, progress).await;
+    let offline =
+        run_offline_base_script(django_dir, version, OfflineStep::BaseImage, progress).await;
     match (pulled, offline) {
         (_, Ok(())) => Ok(Images::all(&offline_image)),
         (Err(pull), Err(build)) => Err(TargetError(format!(
@@ -169,15 +184,36 @@ async fn pull_missing(
     Ok(())
 }
 
-/// Runs `build-offline-base.sh` of `django_dir`: debootstrap from the host's Debian mirror, then
-/// `docker import`. It needs root; it takes about a minute, once.
-async fn build_offline_base(
+/// Whether `django_dir` holds the wheels of `version` that `build-offline-base.sh` downloads.
+fn has_wheels(django_dir: &Path, version: DjangoVersion) -> bool {
+    std::fs::read_dir(django_dir.join("wheels").join(version.as_str()))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|entry| entry.path().extension().is_some_and(|ext| ext == "whl"))
+        })
+        .unwrap_or(false)
+}
+
+/// What `build-offline-base.sh` is run for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OfflineStep {
+    /// The base image (debootstrap from the host's Debian mirror, then `docker import`: root,
+    /// about a minute, once), and the wheels.
+    BaseImage,
+    /// Only the wheels: the image exists already, and the script leaves it alone.
+    Wheels,
+}
+
+/// Runs `build-offline-base.sh <version>` of `django_dir`.
+async fn run_offline_base_script(
     django_dir: &Path,
     version: DjangoVersion,
+    step: OfflineStep,
     progress: &Progress,
 ) -> Result<(), String> {
     // SAFETY: geteuid(2) has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if step == OfflineStep::BaseImage && unsafe { libc::geteuid() } != 0 {
         return Err("building it needs root (debootstrap); run \
                     django_reference/build-offline-base.sh as root once"
             .into());
@@ -187,9 +223,15 @@ async fn build_offline_base(
         "djc-offline-base-{version}-{}.log",
         std::process::id()
     ));
-    let phase = progress.phase(format!(
-        "building the offline base image of Django {version} from Debian's packages (once, about a minute)"
-    ));
+    let phase = progress.phase(match step {
+        OfflineStep::BaseImage => format!(
+            "building the offline base image of Django {version} from Debian's packages (once, \
+             about a minute)"
+        ),
+        OfflineStep::Wheels => {
+            format!("downloading the wheels of Django {version} for its image (once per checkout)")
+        }
+    });
     let built = tokio::task::spawn_blocking(move || {
         let mut command = std::process::Command::new("bash");
         command.arg(&script).arg(version.as_str());
