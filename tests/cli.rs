@@ -389,20 +389,21 @@ fn the_rust_app_keeps_serving_when_file_descriptors_run_out() {
 fn when_nothing_can_work_one_message_lists_what_was_tried_and_the_fixes() {
     let dir = scratch_suite(&[SCENARIO]);
     let python = support::unfixed_python(dir.path());
-    let output = djc_with_env(
-        &[
-            "run",
-            "--django-version",
-            "5.2",
-            "--django-dir",
-            repo().join("django_reference").to_str().unwrap(),
-        ],
-        dir.path(),
-        &[
-            ("DJC_PYTHON_5_2", python.to_str().unwrap()),
-            ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
-        ],
-    );
+    let django_dir = repo().join("django_reference");
+    // No fit Python for 5.2 and no Docker engine.
+    let nothing_works = |selection: &[&str]| {
+        let mut args = vec!["run", "--django-dir", django_dir.to_str().unwrap()];
+        args.extend_from_slice(selection);
+        djc_with_env(
+            &args,
+            dir.path(),
+            &[
+                ("DJC_PYTHON_5_2", python.to_str().unwrap()),
+                ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+            ],
+        )
+    };
+    let output = nothing_works(&["--django-version", "5.2"]);
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let message = text(&output);
     for expected in [
@@ -429,18 +430,7 @@ fn when_nothing_can_work_one_message_lists_what_was_tried_and_the_fixes() {
     );
 
     // Over the whole matrix, the fixes include running the other version alone.
-    let output = djc_with_env(
-        &[
-            "run",
-            "--django-dir",
-            repo().join("django_reference").to_str().unwrap(),
-        ],
-        dir.path(),
-        &[
-            ("DJC_PYTHON_5_2", python.to_str().unwrap()),
-            ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
-        ],
-    );
+    let output = nothing_works(&[]);
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     assert!(
         text(&output).contains("leave Django 5.2 out of this run: --django-version 6.1"),

@@ -322,6 +322,23 @@ fn django_images() -> Vec<String> {
     ]))
 }
 
+/// `djc run` of one scenario on Django 5.2 in containers, from the Django project `django_dir`.
+fn one_scenario_in_5_2_containers(django_dir: &std::path::Path) -> std::process::Output {
+    djc(
+        &[
+            "run",
+            "--django",
+            "docker",
+            "--django-dir",
+            django_dir.to_str().unwrap(),
+            "--django-version",
+            "5.2",
+            "cookies/set_cookie_plain",
+        ],
+        &repo(),
+    )
+}
+
 /// A copy of the Django project with one more file: a change that needs a new Django image.
 fn changed_django_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -348,19 +365,7 @@ fn older_django_images_are_removed_after_a_build() {
     let before = django_images();
     let project = changed_django_project();
     let django_dir = project.path().join("django_reference");
-    let output = djc(
-        &[
-            "run",
-            "--django",
-            "docker",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-            "--django-version",
-            "5.2",
-            "cookies/set_cookie_plain",
-        ],
-        &repo(),
-    );
+    let output = one_scenario_in_5_2_containers(&django_dir);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let after = django_images();
     let of_5_2: Vec<&String> = after
@@ -390,19 +395,7 @@ fn a_checkout_without_the_wheels_gets_them_for_an_existing_base_image() {
     let django_dir = project.path().join("django_reference");
     std::fs::remove_dir_all(django_dir.join("wheels")).unwrap();
     std::fs::create_dir_all(django_dir.join("wheels")).unwrap();
-    let output = djc(
-        &[
-            "run",
-            "--django",
-            "docker",
-            "--django-dir",
-            django_dir.to_str().unwrap(),
-            "--django-version",
-            "5.2",
-            "cookies/set_cookie_plain",
-        ],
-        &repo(),
-    );
+    let output = one_scenario_in_5_2_containers(&django_dir);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(
         text(&output).contains("downloading the wheels of Django 5.2 for its image"),

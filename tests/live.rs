@@ -398,18 +398,7 @@ fn spawn_local(
     mark: &str,
     more: &[&str],
 ) -> std::process::Child {
-    let django_dir = repo().join("django_reference");
-    let mut args = vec![
-        command,
-        "--django",
-        "local",
-        "--django-version",
-        "5.2",
-        "--django-dir",
-        django_dir.to_str().unwrap(),
-        "--jobs",
-        "1",
-    ];
+    let mut args = local_5_2(command, &["--jobs", "1"]);
     args.extend_from_slice(more);
     spawn_marked_djc(&args, dir, mark)
 }
